@@ -1,0 +1,401 @@
+//! The streaming separation engine: pure DSP, no plugin, GUI or file types.
+//!
+//! ```text
+//! input (any block size) ─ sanitise ─┬─ input ring ─ every hop: window, FFT ─ |X| linked ─ Separator
+//!                                    │                                   complex frames delayed by lookahead
+//!                                    │                                   X·M_fg, X·M_res ─ IFFT, window, overlap-add
+//!                                    └─ dry delay line (latency) ─ background = dry − foreground − residual
+//! ```
+//!
+//! **Latency**: `fft_size + lookahead · hop` samples. A frame is analysed once its
+//! last sample has arrived and its overlap-added output starts leaving on the next
+//! sample, so the window costs exactly `fft_size` samples; a separator that masks
+//! the frame `lookahead` hops back adds `lookahead · hop`.
+//!
+//! **Complementary stems**: the background is the delayed dry input minus the other
+//! stems, so `foreground + background + residual` is the delayed input to float
+//! rounding for every setting, and it costs one inverse FFT less per channel.
+//!
+//! **Block-size independence**: frames fall on fixed sample positions and all state
+//! moves per sample or per frame, so any slicing of the input gives the same bits.
+
+pub mod hpss;
+pub mod median;
+pub mod separator;
+pub mod settings;
+pub mod stft;
+
+use realfft::num_complex::Complex;
+
+use hpss::Hpss;
+pub use separator::Separator;
+pub use settings::{Algorithm, HpssSettings, Settings};
+use stft::Stft;
+
+/// Input samples beyond ±this are clipped: a stray huge value must not blow up the
+/// spectra (their squares overflow `f32`) or the history buffers (+48 dBFS).
+pub const INPUT_LIMIT: f32 = 256.0;
+/// Input samples smaller than this are flushed to zero (−300 dBFS), so that no
+/// denormal is ever squared into the spectra or stored in a history buffer.
+pub const INPUT_FLOOR: f32 = 1e-15;
+
+/// Makes one input sample safe for the history buffers: NaN and ±∞ become silence,
+/// huge values are clipped, denormal-range values are flushed.
+#[inline]
+pub fn sanitise(x: f32) -> f32 {
+    if !x.is_finite() || x.abs() < INPUT_FLOOR {
+        0.0
+    } else {
+        x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
+    }
+}
+
+/// The stems, in the order of the plugin's auxiliary outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stem {
+    /// Percussive (HPSS), non-repeating lead (REPET).
+    Foreground = 0,
+    /// Harmonic (HPSS), repeating accompaniment (REPET).
+    Background = 1,
+    /// What neither claims (HPSS with a separation factor above 1); silent otherwise.
+    Residual = 2,
+}
+
+impl Stem {
+    pub const ALL: [Stem; 3] = [Stem::Foreground, Stem::Background, Stem::Residual];
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineError {
+    Channels(usize),
+    SampleRate(f32),
+    FftSize(usize),
+    MaxBlock,
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Channels(c) => {
+                write!(f, "{c} channels: the engine takes 1 to {MAX_CHANNELS}")
+            }
+            EngineError::SampleRate(r) => {
+                write!(f, "sample rate {r} Hz is outside 8 kHz to 384 kHz")
+            }
+            EngineError::FftSize(n) => {
+                write!(f, "FFT size {n} is not one of {:?}", settings::FFT_SIZES)
+            }
+            EngineError::MaxBlock => write!(f, "the largest block must hold at least one sample"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// The most channels one engine links into one mask.
+pub const MAX_CHANNELS: usize = 8;
+
+enum AnySeparator {
+    Hpss(Hpss),
+}
+
+impl AnySeparator {
+    fn as_dyn(&mut self) -> &mut dyn Separator {
+        match self {
+            AnySeparator::Hpss(s) => s,
+        }
+    }
+}
+
+/// Streaming STFT separator over `channels` channels, for one sample rate and one
+/// set of latency-defining settings; everything is allocated in [`Engine::new`].
+pub struct Engine {
+    settings: Settings,
+    channels: usize,
+    max_block: usize,
+    stft: Stft,
+    separator: AnySeparator,
+    lookahead: usize,
+    latency: usize,
+    has_residual: bool,
+
+    /// Position in the input and overlap-add rings (both `fft_size` long); a multiple
+    /// of the hop when a frame is due, so a run of samples between frames never wraps.
+    pos: usize,
+    since_frame: usize,
+    frames: usize,
+    input: Vec<Vec<f32>>,
+    /// Overlap-add accumulators: `[channel]` for the foreground, then for the residual.
+    ola_foreground: Vec<Vec<f32>>,
+    ola_residual: Vec<Vec<f32>>,
+    dry: Vec<Vec<f32>>,
+    dry_pos: usize,
+    /// Complex frames awaiting their masks: `lookahead + 1` frames per channel.
+    spectra: Vec<Vec<Complex<f32>>>,
+
+    magnitude: Vec<f32>,
+    mask_foreground: Vec<f32>,
+    mask_residual: Vec<f32>,
+    time: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+
+    /// Output of the last block: `[stem][channel]`, `max_block` long each.
+    out: [Vec<Vec<f32>>; 3],
+    out_len: usize,
+}
+
+impl Engine {
+    /// Builds an engine; `max_block` is the longest block [`Engine::process`] will get.
+    pub fn new(
+        settings: Settings,
+        sample_rate: f32,
+        channels: usize,
+        max_block: usize,
+    ) -> Result<Self, EngineError> {
+        if channels == 0 || channels > MAX_CHANNELS {
+            return Err(EngineError::Channels(channels));
+        }
+        if !(8_000.0..=384_000.0).contains(&sample_rate) {
+            return Err(EngineError::SampleRate(sample_rate));
+        }
+        if !settings::FFT_SIZES.contains(&settings.fft_size) {
+            return Err(EngineError::FftSize(settings.fft_size));
+        }
+        if max_block == 0 {
+            return Err(EngineError::MaxBlock);
+        }
+        let stft = Stft::new(settings.fft_size);
+        let (n, hop, bins) = (stft.size, stft.hop, stft.bins());
+        let separator = match settings.algorithm {
+            Algorithm::Hpss => AnySeparator::Hpss(Hpss::new(settings.hpss, sample_rate, n)),
+        };
+        let mut engine = Self {
+            settings,
+            channels,
+            max_block,
+            stft,
+            separator,
+            lookahead: 0,
+            latency: 0,
+            has_residual: settings.stem_count() == 3,
+            pos: 0,
+            since_frame: 0,
+            frames: 0,
+            input: vec![vec![0.0; n]; channels],
+            ola_foreground: vec![vec![0.0; n]; channels],
+            ola_residual: vec![vec![0.0; n]; channels],
+            dry: Vec::new(),
+            dry_pos: 0,
+            spectra: Vec::new(),
+            magnitude: vec![0.0; bins],
+            mask_foreground: vec![0.0; bins],
+            mask_residual: vec![0.0; bins],
+            time: vec![0.0; n],
+            spectrum: vec![Complex::default(); bins],
+            out: std::array::from_fn(|_| vec![vec![0.0; max_block]; channels]),
+            out_len: 0,
+        };
+        engine.lookahead = engine.separator.as_dyn().lookahead();
+        engine.latency = n + engine.lookahead * hop;
+        engine.dry = vec![vec![0.0; engine.latency]; channels];
+        engine.spectra = vec![vec![Complex::default(); (engine.lookahead + 1) * bins]; channels];
+        Ok(engine)
+    }
+
+    /// Samples between an input sample and its stems: `fft_size + lookahead · hop`.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    pub fn max_block(&self) -> usize {
+        self.max_block
+    }
+
+    pub fn hop(&self) -> usize {
+        self.stft.hop
+    }
+
+    /// Whether the residual stem carries anything (it is silent otherwise).
+    pub fn has_residual(&self) -> bool {
+        self.has_residual
+    }
+
+    /// Applies settings that do not change the latency or the buffers, without
+    /// allocating; returns `false` (and applies nothing) when `settings` needs a new
+    /// engine (see [`Settings::needs_rebuild`]).
+    pub fn update(&mut self, settings: &Settings) -> bool {
+        if self.settings.needs_rebuild(settings) {
+            return false;
+        }
+        if self.settings != *settings {
+            self.settings = *settings;
+            match &mut self.separator {
+                AnySeparator::Hpss(h) => h.set_settings(settings.hpss),
+            }
+        }
+        true
+    }
+
+    /// Back to silence, as freshly built. Does not allocate.
+    pub fn reset(&mut self) {
+        for buf in self
+            .input
+            .iter_mut()
+            .chain(&mut self.ola_foreground)
+            .chain(&mut self.ola_residual)
+            .chain(&mut self.dry)
+        {
+            buf.fill(0.0);
+        }
+        for s in &mut self.spectra {
+            s.fill(Complex::default());
+        }
+        self.pos = 0;
+        self.since_frame = 0;
+        self.frames = 0;
+        self.dry_pos = 0;
+        self.separator.as_dyn().reset();
+    }
+
+    /// Processes one block (every channel the same length, at most `max_block`);
+    /// read the stems with [`Engine::stem`].
+    pub fn process<S: AsRef<[f32]>>(&mut self, input: &[S]) {
+        assert_eq!(input.len(), self.channels, "one input slice per channel");
+        let len = input[0].as_ref().len();
+        assert!(
+            len <= self.max_block,
+            "block longer than the engine's max_block"
+        );
+        let (n, hop) = (self.stft.size, self.stft.hop);
+        let mut done = 0;
+        while done < len {
+            let run = (hop - self.since_frame).min(len - done);
+            for c in 0..self.channels {
+                let x = &input[c].as_ref()[done..done + run];
+                let ring = &mut self.input[c][self.pos..self.pos + run];
+                let ola_fg = &mut self.ola_foreground[c][self.pos..self.pos + run];
+                let ola_res = &mut self.ola_residual[c][self.pos..self.pos + run];
+                let dry = &mut self.dry[c][self.dry_pos..self.dry_pos + run];
+                let [fg, bg, res] = &mut self.out;
+                let fg = &mut fg[c][done..done + run];
+                let bg = &mut bg[c][done..done + run];
+                let res = &mut res[c][done..done + run];
+                for k in 0..run {
+                    let x = sanitise(x[k]);
+                    let delayed = std::mem::replace(&mut dry[k], x);
+                    ring[k] = x;
+                    fg[k] = std::mem::take(&mut ola_fg[k]);
+                    res[k] = std::mem::take(&mut ola_res[k]);
+                    bg[k] = delayed - fg[k] - res[k];
+                }
+            }
+            done += run;
+            self.pos = (self.pos + run) % n;
+            self.dry_pos = (self.dry_pos + run) % self.latency;
+            self.since_frame += run;
+            if self.since_frame == hop {
+                self.since_frame = 0;
+                self.frame();
+            }
+        }
+        self.out_len = len;
+    }
+
+    /// One channel of one stem from the last [`Engine::process`] call.
+    pub fn stem(&self, stem: Stem, channel: usize) -> &[f32] {
+        &self.out[stem as usize][channel][..self.out_len]
+    }
+
+    fn frame(&mut self) {
+        let n = self.stft.size;
+        let bins = self.stft.bins();
+        let newest = self.frames % (self.lookahead + 1);
+        // The frame masked now is `lookahead` frames older: the slot after the newest.
+        let masked = (self.frames + 1) % (self.lookahead + 1);
+        self.frames += 1;
+
+        self.magnitude.fill(0.0);
+        for c in 0..self.channels {
+            // The oldest sample of the ring sits at `pos`.
+            let (older, newer) = self.input[c].split_at(self.pos);
+            self.time[..n - self.pos].copy_from_slice(newer);
+            self.time[n - self.pos..].copy_from_slice(older);
+            for (t, w) in self.time.iter_mut().zip(&self.stft.window) {
+                *t *= w;
+            }
+            let spectrum = &mut self.spectra[c][newest * bins..(newest + 1) * bins];
+            self.stft.forward(&mut self.time, spectrum);
+            for (m, x) in self.magnitude.iter_mut().zip(spectrum.iter()) {
+                *m += x.norm_sqr();
+            }
+        }
+        for m in &mut self.magnitude {
+            *m = m.sqrt();
+        }
+
+        self.separator.as_dyn().push(
+            &self.magnitude,
+            &mut self.mask_foreground,
+            &mut self.mask_residual,
+        );
+
+        for c in 0..self.channels {
+            let frame = &self.spectra[c][masked * bins..(masked + 1) * bins];
+            Self::synthesise(
+                &mut self.stft,
+                frame,
+                &self.mask_foreground,
+                &mut self.spectrum,
+                &mut self.time,
+                &mut self.ola_foreground[c],
+                self.pos,
+            );
+            if self.has_residual {
+                Self::synthesise(
+                    &mut self.stft,
+                    frame,
+                    &self.mask_residual,
+                    &mut self.spectrum,
+                    &mut self.time,
+                    &mut self.ola_residual[c],
+                    self.pos,
+                );
+            }
+        }
+    }
+
+    /// Masks `frame`, transforms it back and overlap-adds it at `pos` onwards.
+    fn synthesise(
+        stft: &mut Stft,
+        frame: &[Complex<f32>],
+        mask: &[f32],
+        spectrum: &mut [Complex<f32>],
+        time: &mut [f32],
+        ola: &mut [f32],
+        pos: usize,
+    ) {
+        for ((s, x), m) in spectrum.iter_mut().zip(frame).zip(mask) {
+            *s = x * *m;
+        }
+        stft.inverse(spectrum, time);
+        let n = stft.size;
+        let (to_end, from_start) = ola.split_at_mut(pos);
+        let (first, second) = time.split_at(n - pos);
+        let (w_first, w_second) = stft.synthesis.split_at(n - pos);
+        for ((o, t), w) in from_start.iter_mut().zip(first).zip(w_first) {
+            *o += t * w;
+        }
+        for ((o, t), w) in to_end.iter_mut().zip(second).zip(w_second) {
+            *o += t * w;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Unweave: real-time music source separation.
+//!
+//! [`engine`] is the DSP shared by every front end; [`metrics`] scores stems
+//! against references.
+
+pub mod engine;
+pub mod metrics;

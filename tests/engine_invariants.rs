@@ -1,0 +1,310 @@
+//! The engine's invariants: complementary stems, truthful latency, block-size
+//! independence, determinism, and agreement with an offline HPSS.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use unweave::engine::{Engine, Settings, Stem};
+
+const SR: f32 = 44_100.0;
+
+#[test]
+fn stems_sum_to_the_input_delayed_by_the_latency() {
+    let input = vec![noise(30_000, 1), noise(30_000, 2)];
+    for settings in settings_matrix() {
+        let mut engine = Engine::new(settings, SR, 2, 512).unwrap();
+        let latency = engine.latency();
+        let out = run_fixed(&mut engine, &input, 512, latency);
+        let mut worst = 0.0f32;
+        for c in 0..2 {
+            for t in 0..out[0][c].len() {
+                let sum = out[0][c][t] + out[1][c][t] + out[2][c][t];
+                let expected = if t >= latency {
+                    input[c][t - latency]
+                } else {
+                    0.0
+                };
+                worst = worst.max((sum - expected).abs());
+            }
+        }
+        assert!(worst < 1e-5, "{settings:?}: max error {worst}");
+        // And the split is real: no stem takes (nearly) everything.
+        let all: f32 = input[0].iter().map(|x| x * x).sum();
+        for stem in &out {
+            let share = stem[0].iter().map(|x| x * x).sum::<f32>() / all;
+            assert!(
+                share < 0.95,
+                "{settings:?}: one stem holds {share} of the energy"
+            );
+        }
+    }
+}
+
+#[test]
+fn residual_is_silent_without_separation_factor_and_present_with_it() {
+    let (h, p) = tones_and_clicks(40_000, SR, 5_000);
+    let mix: Vec<f32> = h.iter().zip(&p).map(|(a, b)| a + b).collect();
+    let energy = |s: &Settings| {
+        let mut e = Engine::new(*s, SR, 1, 256).unwrap();
+        let out = run_fixed(&mut e, &[mix.clone()], 256, 0);
+        out[2][0].iter().map(|x| x * x).sum::<f32>()
+    };
+    let mut s = Settings::default();
+    assert_eq!(energy(&s), 0.0);
+    s.hpss.separation = 3.0;
+    assert!(energy(&s) > 1e-3);
+}
+
+#[test]
+fn reported_latency_is_the_measured_delay_of_an_impulse() {
+    for settings in settings_matrix() {
+        let mut engine = Engine::new(settings, SR, 1, 4096).unwrap();
+        let latency = engine.latency();
+        let hop = engine.hop();
+        let expected = settings.fft_size
+            + if settings.hpss.low_latency {
+                0
+            } else {
+                (unweave::engine::hpss::harmonic_frames(settings.hpss.harmonic_width_ms, SR, hop)
+                    - 1)
+                    / 2
+                    * hop
+            };
+        assert_eq!(latency, expected, "{settings:?}");
+        let mut input = vec![0.0; 3 * latency + 20_000];
+        let at = 12_345;
+        input[at] = 1.0;
+        let out = run_fixed(&mut engine, &[input], 1000, 0);
+        // A lone click is percussive: it leaves by the foreground, at the reported delay.
+        // (With a separation factor part of it goes to the residual.)
+        let fg: Vec<f32> = out[0][0]
+            .iter()
+            .zip(&out[2][0])
+            .map(|(a, b)| a + b)
+            .collect();
+        let peak = (0..fg.len())
+            .max_by(|&a, &b| fg[a].abs().total_cmp(&fg[b].abs()))
+            .unwrap();
+        assert_eq!(peak, at + latency, "{settings:?}");
+        assert!(fg[peak] >= 0.49, "{settings:?}: click peak {}", fg[peak]);
+    }
+}
+
+fn blocks_from(sizes: Vec<usize>) -> impl FnMut() -> usize {
+    let mut i = 0;
+    move || {
+        i += 1;
+        sizes[(i - 1) % sizes.len()]
+    }
+}
+
+#[test]
+fn output_does_not_depend_on_block_size() {
+    let input = vec![noise(50_000, 3), noise(50_000, 4)];
+    for settings in settings_matrix().into_iter().step_by(3) {
+        let reference = run_fixed(
+            &mut Engine::new(settings, SR, 2, 4096).unwrap(),
+            &input,
+            4096,
+            0,
+        );
+        for block in [1, 64, 333, 512] {
+            let out = run_fixed(
+                &mut Engine::new(settings, SR, 2, 4096).unwrap(),
+                &input,
+                block,
+                0,
+            );
+            assert!(out == reference, "{settings:?}: block {block} differs");
+        }
+        let mixed = noise(200, 9)
+            .iter()
+            .map(|x| ((x.abs() * 4096.0) as usize).max(1))
+            .collect();
+        let out = run_blocks(
+            &mut Engine::new(settings, SR, 2, 4096).unwrap(),
+            &input,
+            &mut blocks_from(mixed),
+            0,
+        );
+        assert!(out == reference, "{settings:?}: random block sizes differ");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn any_block_pattern_gives_the_same_bits(sizes in prop::collection::vec(1usize..3000, 1..40)) {
+        let input = vec![noise(20_000, 5)];
+        let settings = Settings::default();
+        let reference = run_fixed(&mut Engine::new(settings, SR, 1, 4096).unwrap(), &input, 4096, 0);
+        let out = run_blocks(&mut Engine::new(settings, SR, 1, 4096).unwrap(), &input, &mut blocks_from(sizes), 0);
+        prop_assert!(out == reference);
+    }
+}
+
+#[test]
+fn same_input_same_bits_and_reset_starts_afresh() {
+    let input = vec![noise(40_000, 6), noise(40_000, 7)];
+    let mut engine = Engine::new(Settings::default(), SR, 2, 512).unwrap();
+    let first = run_fixed(&mut engine, &input, 512, 0);
+    engine.reset();
+    let again = run_fixed(&mut engine, &input, 512, 0);
+    let fresh = run_fixed(
+        &mut Engine::new(Settings::default(), SR, 2, 512).unwrap(),
+        &input,
+        512,
+        0,
+    );
+    assert!(first == again && first == fresh);
+}
+
+#[test]
+fn bad_samples_never_reach_the_output() {
+    let mut input = noise(60_000, 8);
+    input[10_000] = f32::NAN;
+    input[10_001] = f32::INFINITY;
+    input[10_002] = f32::NEG_INFINITY;
+    input[20_000] = 1e30;
+    for x in &mut input[30_000..31_000] {
+        *x = 1e-40;
+    }
+    let mut engine = Engine::new(Settings::default(), SR, 1, 512).unwrap();
+    let out = run_fixed(&mut engine, &[input], 512, 0);
+    for stem in &out {
+        assert!(
+            stem[0]
+                .iter()
+                .all(|x| x.is_finite() && x.abs() <= 4.0 * unweave::engine::INPUT_LIMIT)
+        );
+    }
+}
+
+/// Offline, whole-spectrogram HPSS with centred medians and the same masks,
+/// computed the plain way (a sort per bin per frame), as the reference.
+fn offline_hpss_foreground(
+    input: &[f32],
+    fft_size: usize,
+    width_frames: usize,
+    width_bins: usize,
+) -> Vec<f32> {
+    use realfft::RealFftPlanner;
+    let hop = fft_size / 4;
+    let bins = fft_size / 2 + 1;
+    let window = unweave::engine::stft::hann(fft_size);
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fwd = planner.plan_fft_forward(fft_size);
+    let inv = planner.plan_fft_inverse(fft_size);
+    // Frame k ends at (k + 1) · hop, as in the engine (frames before 0 are silence).
+    let frames = input.len() / hop;
+    let sample = |t: isize| {
+        if t < 0 || t as usize >= input.len() {
+            0.0
+        } else {
+            input[t as usize]
+        }
+    };
+    let mut spectra = Vec::new();
+    let mut mags = Vec::new();
+    for k in 0..frames {
+        let start = ((k + 1) * hop) as isize - fft_size as isize;
+        let mut t: Vec<f32> = (0..fft_size)
+            .map(|j| sample(start + j as isize) * window[j])
+            .collect();
+        let mut s = fwd.make_output_vec();
+        fwd.process(&mut t, &mut s).unwrap();
+        mags.push(s.iter().map(|x| x.norm_sqr().sqrt()).collect::<Vec<f32>>());
+        spectra.push(s);
+    }
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ht, hf) = ((width_frames - 1) / 2, (width_bins - 1) / 2);
+    let mut out = vec![0.0; input.len() + fft_size];
+    let gain = 1.0 / (1.5 * fft_size as f32);
+    for k in 0..frames {
+        let mut spec = spectra[k].clone();
+        for f in 0..bins {
+            let h = median(
+                (0..width_frames)
+                    .map(|i| {
+                        let n = k as isize + i as isize - ht as isize;
+                        if n < 0 || n as usize >= frames {
+                            0.0
+                        } else {
+                            mags[n as usize][f]
+                        }
+                    })
+                    .collect(),
+            );
+            let p = median(
+                (0..width_bins)
+                    .map(|i| {
+                        mags[k][unweave::engine::median::reflect(
+                            f as isize + i as isize - hf as isize,
+                            bins,
+                        )]
+                    })
+                    .collect(),
+            );
+            let z = h.max(p);
+            let m = if z < 1.175_494_4e-38 {
+                0.5
+            } else {
+                let (a, b) = ((p / z).powi(2), (h / z).powi(2));
+                a / (a + b)
+            };
+            spec[f] *= m;
+        }
+        spec[0].im = 0.0;
+        spec[bins - 1].im = 0.0;
+        let mut t = inv.make_output_vec();
+        inv.process(&mut spec, &mut t).unwrap();
+        let start = (k + 1) * hop;
+        for j in 0..fft_size {
+            if start + j >= fft_size {
+                out[start + j - fft_size] += t[j] * window[j] * gain;
+            }
+        }
+    }
+    out.truncate(input.len());
+    out
+}
+
+#[test]
+fn streaming_hpss_equals_offline_centred_hpss() {
+    let (h, p) = tones_and_clicks(80_000, SR, 7_000);
+    let mix: Vec<f32> = h
+        .iter()
+        .zip(&p)
+        .zip(noise(80_000, 11))
+        .map(|((a, b), n)| a + b + 0.01 * n)
+        .collect();
+    for fft_size in [1024, 2048] {
+        let settings = Settings {
+            fft_size,
+            ..Settings::default()
+        };
+        let mut engine = Engine::new(settings, SR, 1, 1024).unwrap();
+        let latency = engine.latency();
+        let out = run_fixed(&mut engine, &[mix.clone()], 1024, latency);
+        let streamed = &out[Stem::Foreground as usize][0][latency..];
+        let hop = fft_size / 4;
+        let frames = unweave::engine::hpss::harmonic_frames(200.0, SR, hop);
+        let bins = unweave::engine::hpss::percussive_bins(500.0, SR, fft_size);
+        let offline = offline_hpss_foreground(&mix, fft_size, frames, bins);
+        // Away from the end (where the offline medians see the signal stop).
+        let edge = fft_size + frames * hop;
+        let worst = (0..mix.len() - edge)
+            .map(|t| (streamed[t] - offline[t]).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 1e-5,
+            "fft {fft_size}: streaming and offline differ by {worst}"
+        );
+        let energy: f32 = offline.iter().map(|x| x * x).sum();
+        assert!(energy > 1.0, "the reference foreground is not trivial");
+    }
+}
