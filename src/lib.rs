@@ -3,5 +3,7 @@
 //! [`engine`] is the DSP shared by every front end; [`metrics`] scores stems
 //! against references.
 
+pub mod cli;
 pub mod engine;
 pub mod metrics;
+pub mod plugin;

@@ -58,7 +58,7 @@ pub struct HpssSettings {
 impl Default for HpssSettings {
     fn default() -> Self {
         Self {
-            harmonic_width_ms: 200.0,
+            harmonic_width_ms: 360.0,
             percussive_width_hz: 500.0,
             mask_power: 2.0,
             separation: 1.0,

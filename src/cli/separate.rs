@@ -1,0 +1,224 @@
+//! `unweave separate`: files in, one WAV per stem out.
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use super::decode::AudioReader;
+use super::wav::{BitDepth, StemWriter};
+use super::{CliError, parse_algorithm, settings_from, settings_help};
+use crate::engine::{Algorithm, Engine, Settings, Stem};
+
+/// Frames handed to the engine at once.
+const BLOCK: usize = 4096;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = settings_help())]
+pub struct Args {
+    /// Audio files to separate (WAV, FLAC, MP3, OGG).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Separation algorithm.
+    #[arg(long, short, default_value = "hpss", value_parser = parse_algorithm)]
+    pub algorithm: Algorithm,
+    /// A setting as NAME=VALUE (repeatable); see below.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Folder for the stems (created if missing).
+    #[arg(long, short, default_value = ".")]
+    pub out_dir: PathBuf,
+    /// Files separated at once (default: one per core).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Sample format of the stems: 16 or 24-bit integer, 32-bit float.
+    #[arg(long, value_enum, default_value = "32")]
+    pub bit_depth: BitDepth,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    let settings = settings_from(args.algorithm, &args.set)?;
+    std::fs::create_dir_all(&args.out_dir).map_err(|e| CliError::Output {
+        path: args.out_dir.clone(),
+        reason: format!("cannot create the output folder: {e}"),
+    })?;
+    let mut seen = std::collections::HashMap::new();
+    for input in &args.inputs {
+        for (_, path) in stem_paths(input, &args.out_dir, &settings) {
+            if let Some(other) = seen.insert(path.clone(), input) {
+                return Err(CliError::Usage(format!(
+                    "{} and {} would both write {}; separate them into different --out-dir folders",
+                    other.display(),
+                    input.display(),
+                    path.display()
+                )));
+            }
+        }
+    }
+    let bars = MultiProgress::with_draw_target(if args.quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| {
+            CliError::Usage(format!("cannot start {} jobs: {e}", args.jobs.unwrap_or(0)))
+        })?;
+    let results: Vec<Result<Vec<PathBuf>, CliError>> = pool.install(|| {
+        args.inputs
+            .par_iter()
+            .map(|input| {
+                let bar = bars.add(ProgressBar::no_length());
+                let result = separate_file(input, &args.out_dir, &settings, args.bit_depth, &bar);
+                bar.finish_and_clear();
+                result
+            })
+            .collect()
+    });
+    let mut failed = 0;
+    for result in &results {
+        match result {
+            Ok(paths) => paths.iter().for_each(|p| println!("{}", p.display())),
+            Err(e) => {
+                // With one file, `main` says the error; with many, say each here.
+                if results.len() > 1 {
+                    eprintln!("unweave: {e}");
+                }
+                failed += 1;
+            }
+        }
+    }
+    match (failed, results.len()) {
+        (0, _) => Ok(()),
+        // One file: its own message said it all.
+        (_, 1) => Err(results
+            .into_iter()
+            .next()
+            .expect("one result")
+            .expect_err("it failed")),
+        (failed, total) => Err(CliError::Failed { failed, total }),
+    }
+}
+
+/// The stem file names for `input`: `<name>.<stem>.wav`.
+pub fn stem_paths(input: &Path, out_dir: &Path, settings: &Settings) -> Vec<(Stem, PathBuf)> {
+    let name = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "audio".into());
+    let names = settings.algorithm.stem_names();
+    Stem::ALL
+        .into_iter()
+        .take(settings.stem_count())
+        .map(|stem| {
+            (
+                stem,
+                out_dir.join(format!("{name}.{}.wav", names[stem as usize])),
+            )
+        })
+        .collect()
+}
+
+/// Separates one file, streaming: memory does not grow with the file's length.
+pub fn separate_file(
+    input: &Path,
+    out_dir: &Path,
+    settings: &Settings,
+    depth: BitDepth,
+    bar: &ProgressBar,
+) -> Result<Vec<PathBuf>, CliError> {
+    let mut reader = AudioReader::open(input)?;
+    let channels = reader.channels;
+    let mut engine =
+        Engine::new(*settings, reader.sample_rate as f32, channels, BLOCK).map_err(|e| {
+            CliError::Input {
+                path: input.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+    let latency = engine.latency();
+    let targets = stem_paths(input, out_dir, settings);
+    let mut writers = targets
+        .iter()
+        .map(|(stem, path)| {
+            StemWriter::create(path, channels, reader.sample_rate, depth).map(|w| (*stem, w))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(frames) = reader.frames {
+        bar.set_length(frames);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:20!} {bar:30} {percent:>3}% {eta}")
+                .expect("valid template"),
+        );
+        bar.set_message(
+            input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+
+    let mut planar = vec![vec![0.0f32; BLOCK]; channels];
+    let mut interleaved = vec![0.0f32; BLOCK * channels];
+    // Output frames still to drop (the latency) at the start.
+    let mut skip = latency;
+    let mut pending: Vec<f32> = Vec::new();
+    let mut input_frames = 0u64;
+    let mut flushing = latency;
+    loop {
+        let at_end = match reader.next_block()? {
+            Some(b) => {
+                pending.extend_from_slice(b);
+                false
+            }
+            None => true,
+        };
+        // Feed whole engine blocks from `pending`; at the end, the rest, then `latency` of silence.
+        loop {
+            let available = pending.len() / channels;
+            let frames = if available >= BLOCK || (at_end && available > 0) {
+                available.min(BLOCK)
+            } else if at_end && flushing > 0 {
+                let n = flushing.min(BLOCK);
+                flushing -= n;
+                pending.resize(n * channels, 0.0);
+                n
+            } else {
+                break;
+            };
+            for (f, frame) in pending[..frames * channels]
+                .chunks_exact(channels)
+                .enumerate()
+            {
+                for (c, s) in frame.iter().enumerate() {
+                    planar[c][f] = *s;
+                }
+            }
+            pending.drain(..frames * channels);
+            let block: Vec<&[f32]> = planar.iter().map(|c| &c[..frames]).collect();
+            engine.process(&block);
+            let keep_from = skip.min(frames);
+            skip -= keep_from;
+            for (stem, writer) in &mut writers {
+                let out = &mut interleaved[..(frames - keep_from) * channels];
+                for c in 0..channels {
+                    for (f, s) in engine.stem(*stem, c)[keep_from..].iter().enumerate() {
+                        out[f * channels + c] = *s;
+                    }
+                }
+                writer.write(out)?;
+            }
+            input_frames += (frames - keep_from) as u64;
+            bar.set_position(input_frames);
+        }
+        if at_end {
+            break;
+        }
+    }
+    writers.into_iter().map(|(_, w)| w.finish()).collect()
+}

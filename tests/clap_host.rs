@@ -1,0 +1,344 @@
+//! Loads the built plugin through a real CLAP host library, as a DAW would.
+//!
+//! Two builds are hosted: the release bundle that `cargo xtask bundle` made
+//! (`$UNWEAVE_CLAP_BUNDLE`, set by `cargo xtask test`), and the library this test
+//! run built, which has debug assertions and, with the `assert_process_allocs`
+//! feature, aborts on any allocation in `process`.
+
+mod common;
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
+use clack_extensions::latency::PluginLatency;
+use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
+use clack_host::events::event_types::ParamValueEvent;
+use clack_host::prelude::*;
+use clack_host::utils::ClapId;
+
+use common::noise;
+
+struct HostShared {
+    restart: AtomicBool,
+}
+
+impl SharedHandler<'_> for HostShared {
+    fn request_restart(&self) {
+        self.restart.store(true, Ordering::SeqCst);
+    }
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+struct TestHost;
+impl HostHandlers for TestHost {
+    type Shared<'a> = HostShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+/// The plugin builds to host: the release bundle if given, and this run's own library.
+fn plugin_paths() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    match std::env::var_os("UNWEAVE_CLAP_BUNDLE").map(PathBuf::from) {
+        Some(p) if p.is_file() => paths.push(p),
+        Some(p) => panic!("UNWEAVE_CLAP_BUNDLE={} does not exist", p.display()),
+        None => eprintln!(
+            "UNWEAVE_CLAP_BUNDLE not set: hosting only this test run's library (run `cargo xtask test`)"
+        ),
+    }
+    // `cargo test` leaves the library it built for this run beside the test binary,
+    // in target/<profile>/deps (target/<profile>/libunweave.so may be an older build).
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let lib = dir.join(format!(
+        "{}unweave{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.is_file(), "{} was not built", lib.display());
+    paths.push(lib);
+    paths
+}
+
+const ID: &CStr = c"org.unweave.unweave";
+const SR: f64 = 44_100.0;
+const MAX_BLOCK: u32 = 512;
+
+struct Hosted {
+    instance: PluginInstance<TestHost>,
+    params: Vec<(String, ClapId, ParamInfoFlags, f64)>,
+    output_ports: Vec<(String, u32)>,
+}
+
+fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
+    // SAFETY: we load our own plugin, built by this workspace.
+    let entry =
+        unsafe { PluginEntry::load(path) }.unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let info = HostInfo::new("Unweave tests", "Unweave", "https://example.invalid", "1.0").unwrap();
+    let mut instance = PluginInstance::<TestHost>::new(
+        |_| HostShared {
+            restart: AtomicBool::new(false),
+        },
+        |_| (),
+        &entry,
+        ID,
+        &info,
+    )
+    .expect("the plugin instantiates");
+    let mut handle = instance.plugin_handle();
+    let params_ext = handle
+        .get_extension::<PluginParams>()
+        .expect("params extension");
+    let mut params = Vec::new();
+    let mut buf = ParamInfoBuffer::new();
+    for i in 0..params_ext.count(&mut handle) {
+        let p = params_ext.get_info(&mut handle, i, &mut buf).unwrap();
+        params.push((
+            String::from_utf8_lossy(p.name).into_owned(),
+            p.id,
+            p.flags,
+            p.default_value,
+        ));
+    }
+    let ports_ext = handle
+        .get_extension::<PluginAudioPorts>()
+        .expect("audio-ports extension");
+    let mut output_ports = Vec::new();
+    let mut pbuf = AudioPortInfoBuffer::new();
+    for i in 0..ports_ext.count(&mut handle, false) {
+        let p = ports_ext.get(&mut handle, i, false, &mut pbuf).unwrap();
+        output_ports.push((
+            String::from_utf8_lossy(p.name).into_owned(),
+            p.channel_count,
+        ));
+    }
+    (
+        entry,
+        Hosted {
+            instance,
+            params,
+            output_ports,
+        },
+    )
+}
+
+impl Hosted {
+    fn param(&self, name: &str) -> ClapId {
+        self.params
+            .iter()
+            .find(|p| p.0 == name)
+            .unwrap_or_else(|| panic!("no parameter '{name}'"))
+            .1
+    }
+
+    fn latency(&mut self) -> u32 {
+        let mut handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<PluginLatency>()
+            .expect("latency extension");
+        ext.get(&mut handle)
+    }
+
+    /// Activates, sends `events` (normalised values) with the first block, renders
+    /// `input` (stereo) in blocks of varying size, returns the four output ports.
+    fn render(&mut self, input: &[Vec<f32>; 2], events: &[(ClapId, f64)]) -> Vec<[Vec<f32>; 2]> {
+        let config = PluginAudioConfiguration {
+            sample_rate: SR,
+            min_frames_count: 1,
+            max_frames_count: MAX_BLOCK,
+        };
+        let processor = self
+            .instance
+            .activate(|_, _| (), config)
+            .expect("activates");
+        let mut processor = processor.start_processing().expect("starts");
+        let len = input[0].len();
+        let mut outputs: Vec<[Vec<f32>; 2]> = (0..4)
+            .map(|_| [Vec::with_capacity(len), Vec::with_capacity(len)])
+            .collect();
+        let mut in_ports = AudioPorts::with_capacity(2, 1);
+        let mut out_ports = AudioPorts::with_capacity(8, 4);
+        let mut pos = 0;
+        let sizes = [1usize, 64, 333, 512, 17, 500, 128];
+        let mut k = 0;
+        while pos < len {
+            let n = sizes[k % sizes.len()].min(len - pos);
+            k += 1;
+            let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[pos..pos + n].to_vec()).collect();
+            let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 8];
+            let event_list: Vec<ParamValueEvent> = if pos == 0 {
+                events
+                    .iter()
+                    .map(|(id, v)| ParamValueEvent::new(0, *id, Pckn::match_all(), *v))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let input_events = InputEvents::from_buffer(&event_list);
+            let mut out_events_buf = EventBuffer::new();
+            let mut output_events = OutputEvents::from_buffer(&mut out_events_buf);
+            let input_audio = in_ports.with_input_buffers([AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_input_only(
+                    inb.iter_mut().map(|b| InputChannel::variable(b)),
+                ),
+            }]);
+            let mut chunks = outb.chunks_mut(2);
+            let mut output_audio = out_ports.with_output_buffers((0..4).map(|_| AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only(
+                    chunks.next().unwrap().iter_mut().map(|b| b.as_mut_slice()),
+                ),
+            }));
+            processor
+                .process(
+                    &input_audio,
+                    &mut output_audio,
+                    &input_events,
+                    &mut output_events,
+                    None,
+                    None,
+                )
+                .expect("processes");
+            for (port, out) in outputs.iter_mut().enumerate() {
+                for c in 0..2 {
+                    out[c].extend_from_slice(&outb[port * 2 + c]);
+                }
+            }
+            pos += n;
+        }
+        let stopped = processor.stop_processing();
+        self.instance.deactivate(stopped);
+        outputs
+    }
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn hosted_plugin_reports_ports_params_latency_and_nulls() {
+    for path in plugin_paths() {
+        let (_entry, mut host) = load(&path);
+        let names: Vec<&str> = host.output_ports.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(
+            &names[1..],
+            ["Foreground", "Background", "Residual"],
+            "{}",
+            path.display()
+        );
+        assert!(host.output_ports.iter().all(|p| p.1 == 2));
+        for name in [
+            "Algorithm",
+            "Balance",
+            "Foreground level",
+            "Background level",
+            "Residual level",
+            "FFT size",
+            "Harmonic width",
+            "Percussive width",
+            "Mask power",
+            "Separation factor",
+            "Low latency",
+            "Bypass",
+        ] {
+            host.param(name);
+        }
+        let bypass = host.params.iter().find(|p| p.0 == "Bypass").unwrap();
+        assert!(
+            bypass.2.contains(ParamInfoFlags::IS_BYPASS),
+            "Bypass is the host's bypass parameter"
+        );
+
+        let len = 60_000;
+        let input = [noise(len, 21), noise(len, 22)];
+        let out = host.render(&input, &[]);
+        // Defaults: 2048-sample window + 15 hops of 512 lookahead (360 ms harmonic median).
+        let latency = host.latency() as usize;
+        assert_eq!(latency, 2048 + 15 * 512, "{}", path.display());
+        for c in 0..2 {
+            let delayed: Vec<f32> = (0..len)
+                .map(|t| {
+                    if t >= latency {
+                        input[c][t - latency]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            assert!(
+                max_diff(&out[0][c], &delayed) < 1e-5,
+                "{}: main output is not the delayed input at defaults",
+                path.display()
+            );
+            let sum: Vec<f32> = (0..len)
+                .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
+                .collect();
+            assert!(
+                max_diff(&sum, &delayed) < 1e-5,
+                "{}: the stem ports do not sum to the input",
+                path.display()
+            );
+            let fg: f32 = out[1][c].iter().map(|x| x * x).sum();
+            assert!(fg > 1.0, "the foreground port carries audio");
+        }
+
+        // Balance ±100 % leaves one stem on the main output (after the 20 ms smoothing).
+        let balance = host.param("Balance");
+        for (value, port) in [(1.0, 1), (0.0, 2)] {
+            let out = host.render(&input, &[(balance, value)]);
+            let settle = 4096;
+            for c in 0..2 {
+                let d = max_diff(&out[0][c][settle..], &out[port][c][settle..]);
+                assert!(
+                    d < 1e-5,
+                    "{}: balance {value} leaves main ≠ port {port} ({d})",
+                    path.display()
+                );
+            }
+        }
+
+        // Bypass: the dry path is delayed by the latency, so the output is the same delayed input.
+        let out = host.render(&input, &[(host.param("Bypass"), 1.0), (balance, 1.0)]);
+        let delayed: Vec<f32> = (0..len)
+            .map(|t| {
+                if t >= latency {
+                    input[0][t - latency]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert!(
+            max_diff(&out[0][0][4096..], &delayed[4096..]) < 1e-5,
+            "{}: bypass shifts or colours the audio",
+            path.display()
+        );
+
+        // A latency-changing setting asks the host to re-activate, and applies then.
+        let low = host.param("Low latency");
+        let _ = host.render(
+            &[input[0][..4096].to_vec(), input[1][..4096].to_vec()],
+            &[(low, 1.0)],
+        );
+        assert!(
+            host.instance
+                .access_shared_handler(|h| h.restart.load(Ordering::SeqCst)),
+            "no restart requested"
+        );
+        let _ = host.render(&[input[0][..1024].to_vec(), input[1][..1024].to_vec()], &[]);
+        assert_eq!(
+            host.latency(),
+            2048,
+            "{}: low latency is the window alone",
+            path.display()
+        );
+    }
+}
