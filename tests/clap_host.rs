@@ -67,6 +67,34 @@ const ID: &CStr = c"org.unweave.unweave";
 const SR: f64 = 44_100.0;
 const MAX_BLOCK: u32 = 512;
 
+/// Runs `f` on a thread of its own and waits for it. Every call into the plugin happens
+/// there: a Rust cdylib registers thread-local destructors in each thread that runs its
+/// code, and the test harness's worker threads may still be exiting (running them) while
+/// the process finalises the library, which crashes (rust-lang/rust#88737). A joined
+/// thread runs its destructors while the library is certainly loaded.
+fn on_host_thread(f: impl FnOnce() + Send) {
+    std::thread::scope(|s| {
+        if let Err(panic) = s.spawn(f).join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// One loaded entry per library for the whole test process, as a DAW keeps it.
+fn entry(path: &PathBuf) -> PluginEntry {
+    static ENTRIES: std::sync::Mutex<Vec<(PathBuf, PluginEntry)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut entries = ENTRIES.lock().unwrap();
+    if let Some((_, e)) = entries.iter().find(|(p, _)| p == path) {
+        return e.clone();
+    }
+    // SAFETY: we load our own plugin, built by this workspace.
+    let e =
+        unsafe { PluginEntry::load(path) }.unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    entries.push((path.clone(), e.clone()));
+    e
+}
+
 struct Hosted {
     instance: PluginInstance<TestHost>,
     params: Vec<(String, ClapId, ParamInfoFlags, f64)>,
@@ -74,9 +102,7 @@ struct Hosted {
 }
 
 fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
-    // SAFETY: we load our own plugin, built by this workspace.
-    let entry =
-        unsafe { PluginEntry::load(path) }.unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let entry = entry(path);
     let info = HostInfo::new("Unweave tests", "Unweave", "https://example.invalid", "1.0").unwrap();
     let mut instance = PluginInstance::<TestHost>::new(
         |_| HostShared {
@@ -145,6 +171,21 @@ impl Hosted {
     /// Activates, sends `events` (normalised values) with the first block, renders
     /// `input` (stereo) in blocks of varying size, returns the four output ports.
     fn render(&mut self, input: &[Vec<f32>; 2], events: &[(ClapId, f64)]) -> Vec<[Vec<f32>; 2]> {
+        self.render_with(input, &mut |block| {
+            if block == 0 {
+                events.to_vec()
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
+    /// As [`Hosted::render`], with `events(block index)` sent at the start of every block.
+    fn render_with(
+        &mut self,
+        input: &[Vec<f32>; 2],
+        events: &mut dyn FnMut(usize) -> Vec<(ClapId, f64)>,
+    ) -> Vec<[Vec<f32>; 2]> {
         let config = PluginAudioConfiguration {
             sample_rate: SR,
             min_frames_count: 1,
@@ -166,17 +207,12 @@ impl Hosted {
         let mut k = 0;
         while pos < len {
             let n = sizes[k % sizes.len()].min(len - pos);
-            k += 1;
             let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[pos..pos + n].to_vec()).collect();
             let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 8];
-            let event_list: Vec<ParamValueEvent> = if pos == 0 {
-                events
-                    .iter()
-                    .map(|(id, v)| ParamValueEvent::new(0, *id, Pckn::match_all(), *v))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let event_list: Vec<ParamValueEvent> = events(k)
+                .iter()
+                .map(|(id, v)| ParamValueEvent::new(0, *id, Pckn::match_all(), *v))
+                .collect();
             let input_events = InputEvents::from_buffer(&event_list);
             let mut out_events_buf = EventBuffer::new();
             let mut output_events = OutputEvents::from_buffer(&mut out_events_buf);
@@ -193,6 +229,7 @@ impl Hosted {
                     chunks.next().unwrap().iter_mut().map(|b| b.as_mut_slice()),
                 ),
             }));
+            k += 1;
             processor
                 .process(
                     &input_audio,
@@ -225,120 +262,285 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn hosted_plugin_reports_ports_params_latency_and_nulls() {
-    for path in plugin_paths() {
-        let (_entry, mut host) = load(&path);
-        let names: Vec<&str> = host.output_ports.iter().map(|p| p.0.as_str()).collect();
-        assert_eq!(
-            &names[1..],
-            ["Foreground", "Background", "Residual"],
-            "{}",
-            path.display()
-        );
-        assert!(host.output_ports.iter().all(|p| p.1 == 2));
-        for name in [
-            "Algorithm",
-            "Balance",
-            "Foreground level",
-            "Background level",
-            "Residual level",
-            "FFT size",
-            "Harmonic width",
-            "Percussive width",
-            "Mask power",
-            "Separation factor",
-            "Low latency",
-            "Bypass",
-        ] {
-            host.param(name);
-        }
-        let bypass = host.params.iter().find(|p| p.0 == "Bypass").unwrap();
-        assert!(
-            bypass.2.contains(ParamInfoFlags::IS_BYPASS),
-            "Bypass is the host's bypass parameter"
-        );
+    on_host_thread(|| {
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            let names: Vec<&str> = host.output_ports.iter().map(|p| p.0.as_str()).collect();
+            assert_eq!(
+                &names[1..],
+                ["Foreground", "Background", "Residual"],
+                "{}",
+                path.display()
+            );
+            assert!(host.output_ports.iter().all(|p| p.1 == 2));
+            for name in [
+                "Algorithm",
+                "Balance",
+                "Foreground level",
+                "Background level",
+                "Residual level",
+                "FFT size",
+                "Harmonic width",
+                "Percussive width",
+                "Mask power",
+                "Separation factor",
+                "Low latency",
+                "Bypass",
+            ] {
+                host.param(name);
+            }
+            let bypass = host.params.iter().find(|p| p.0 == "Bypass").unwrap();
+            assert!(
+                bypass.2.contains(ParamInfoFlags::IS_BYPASS),
+                "Bypass is the host's bypass parameter"
+            );
 
-        let len = 60_000;
-        let input = [noise(len, 21), noise(len, 22)];
-        let out = host.render(&input, &[]);
-        // Defaults: 2048-sample window + 15 hops of 512 lookahead (360 ms harmonic median).
-        let latency = host.latency() as usize;
-        assert_eq!(latency, 2048 + 15 * 512, "{}", path.display());
-        for c in 0..2 {
+            let len = 60_000;
+            let input = [noise(len, 21), noise(len, 22)];
+            let out = host.render(&input, &[]);
+            // Defaults: 2048-sample window + 15 hops of 512 lookahead (360 ms harmonic median).
+            let latency = host.latency() as usize;
+            assert_eq!(latency, 2048 + 15 * 512, "{}", path.display());
+            for c in 0..2 {
+                let delayed: Vec<f32> = (0..len)
+                    .map(|t| {
+                        if t >= latency {
+                            input[c][t - latency]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                assert!(
+                    max_diff(&out[0][c], &delayed) < 1e-5,
+                    "{}: main output is not the delayed input at defaults",
+                    path.display()
+                );
+                let sum: Vec<f32> = (0..len)
+                    .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
+                    .collect();
+                assert!(
+                    max_diff(&sum, &delayed) < 1e-5,
+                    "{}: the stem ports do not sum to the input",
+                    path.display()
+                );
+                let fg: f32 = out[1][c].iter().map(|x| x * x).sum();
+                assert!(fg > 1.0, "the foreground port carries audio");
+            }
+
+            // Balance ±100 % leaves one stem on the main output (after the 20 ms smoothing).
+            let balance = host.param("Balance");
+            for (value, port) in [(1.0, 1), (0.0, 2)] {
+                let out = host.render(&input, &[(balance, value)]);
+                let settle = 4096;
+                for c in 0..2 {
+                    let d = max_diff(&out[0][c][settle..], &out[port][c][settle..]);
+                    assert!(
+                        d < 1e-5,
+                        "{}: balance {value} leaves main ≠ port {port} ({d})",
+                        path.display()
+                    );
+                }
+            }
+
+            // Bypass: the dry path is delayed by the latency, so the output is the same delayed input.
+            let out = host.render(&input, &[(host.param("Bypass"), 1.0), (balance, 1.0)]);
             let delayed: Vec<f32> = (0..len)
                 .map(|t| {
                     if t >= latency {
-                        input[c][t - latency]
+                        input[0][t - latency]
                     } else {
                         0.0
                     }
                 })
                 .collect();
             assert!(
-                max_diff(&out[0][c], &delayed) < 1e-5,
-                "{}: main output is not the delayed input at defaults",
+                max_diff(&out[0][0][4096..], &delayed[4096..]) < 1e-5,
+                "{}: bypass shifts or colours the audio",
                 path.display()
             );
-            let sum: Vec<f32> = (0..len)
-                .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
-                .collect();
-            assert!(
-                max_diff(&sum, &delayed) < 1e-5,
-                "{}: the stem ports do not sum to the input",
-                path.display()
-            );
-            let fg: f32 = out[1][c].iter().map(|x| x * x).sum();
-            assert!(fg > 1.0, "the foreground port carries audio");
-        }
 
-        // Balance ±100 % leaves one stem on the main output (after the 20 ms smoothing).
-        let balance = host.param("Balance");
-        for (value, port) in [(1.0, 1), (0.0, 2)] {
-            let out = host.render(&input, &[(balance, value)]);
-            let settle = 4096;
-            for c in 0..2 {
-                let d = max_diff(&out[0][c][settle..], &out[port][c][settle..]);
-                assert!(
-                    d < 1e-5,
-                    "{}: balance {value} leaves main ≠ port {port} ({d})",
-                    path.display()
-                );
+            // A latency-changing setting asks the host to re-activate, and applies then.
+            let low = host.param("Low latency");
+            let _ = host.render(
+                &[input[0][..4096].to_vec(), input[1][..4096].to_vec()],
+                &[(low, 1.0)],
+            );
+            assert!(
+                host.instance
+                    .access_shared_handler(|h| h.restart.load(Ordering::SeqCst)),
+                "no restart requested"
+            );
+            let _ = host.render(&[input[0][..1024].to_vec(), input[1][..1024].to_vec()], &[]);
+            assert_eq!(
+                host.latency(),
+                2048,
+                "{}: low latency is the window alone",
+                path.display()
+            );
+        }
+    });
+}
+
+/// Writes `input` as a 32-bit float WAV.
+fn write_wav(path: &std::path::Path, input: &[Vec<f32>; 2]) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: SR as u32,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for t in 0..input[0].len() {
+        w.write_sample(input[0][t]).unwrap();
+        w.write_sample(input[1][t]).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn plugin_stems_are_bit_identical_to_the_command_lines() {
+    on_host_thread(|| {
+        let len = 50_000;
+        let (h, p) = common::tones_and_clicks(len, SR as f32, 9_000);
+        let n = noise(len, 31);
+        let input = [
+            h.iter()
+                .zip(&p)
+                .zip(&n)
+                .map(|((a, b), c)| a + b + 0.05 * c)
+                .collect::<Vec<f32>>(),
+            h.iter()
+                .zip(&p)
+                .map(|(a, b)| 0.7 * a + b)
+                .collect::<Vec<f32>>(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("clip.wav");
+        write_wav(&wav, &input);
+        // FFT 1024 (index 1 of 5), mask power 5.25 (linear 0.5 … 10 at 0.5),
+        // separation 3.25 (1 + 9·0.5², the skewed range at 0.5): a residual stem.
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_unweave"))
+            .args([
+                "separate",
+                "-q",
+                "--bit-depth",
+                "32",
+                "--set",
+                "fft_size=1024",
+                "--set",
+                "mask_power=5.25",
+                "--set",
+                "separation=3.25",
+                "-o",
+            ])
+            .arg(dir.path())
+            .arg(&wav)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let names = ["percussive", "harmonic", "residual"];
+        let cli: Vec<Vec<Vec<f32>>> = names
+            .iter()
+            .map(|s| common::read_wav(&dir.path().join(format!("clip.{s}.wav"))).0)
+            .collect();
+
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            let events = [
+                (host.param("FFT size"), 1.0),
+                (host.param("Mask power"), 0.5),
+                (host.param("Separation factor"), 0.5),
+            ];
+            // Enums go to CLAP as step indices (1 = 1024), floats normalised.
+            // The FFT size needs a re-activation: set, then render again.
+            let _ = host.render(
+                &[input[0][..600].to_vec(), input[1][..600].to_vec()],
+                &events,
+            );
+            let tail = 20_000;
+            let padded = [0, 1].map(|c| {
+                let mut v = input[c].clone();
+                v.resize(len + tail, 0.0);
+                v
+            });
+            let out = host.render(&padded, &[]);
+            // FFT 1024 (hop 256): the 360 ms median is 63 frames, 31 of them ahead.
+            let latency = host.latency() as usize;
+            assert_eq!(latency, 1024 + 31 * 256);
+            for (k, stem) in cli.iter().enumerate() {
+                for c in 0..2 {
+                    let plugin = &out[k + 1][c][latency..latency + len];
+                    assert!(
+                        plugin.len() == stem[c].len()
+                            && plugin
+                                .iter()
+                                .zip(&stem[c])
+                                .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{}: stem {} channel {c} differs from `unweave separate`",
+                        path.display(),
+                        names[k]
+                    );
+                }
             }
         }
+    });
+}
 
-        // Bypass: the dry path is delayed by the latency, so the output is the same delayed input.
-        let out = host.render(&input, &[(host.param("Bypass"), 1.0), (balance, 1.0)]);
-        let delayed: Vec<f32> = (0..len)
-            .map(|t| {
-                if t >= latency {
-                    input[0][t - latency]
-                } else {
-                    0.0
+#[test]
+fn every_setting_runs_under_the_allocation_checker_with_automation_every_block() {
+    on_host_thread(|| {
+        let len = 30_000;
+        let input = [noise(len, 41), noise(len, 42)];
+        let automated = [
+            "Balance",
+            "Foreground level",
+            "Background level",
+            "Residual level",
+            "Harmonic width",
+            "Percussive width",
+            "Mask power",
+            "Separation factor",
+        ];
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            let ids: Vec<ClapId> = automated.iter().map(|n| host.param(n)).collect();
+            for fft in 0..5 {
+                for low_latency in [0.0, 1.0] {
+                    for separation in [0.0, 0.6] {
+                        let structural = [
+                            (host.param("FFT size"), fft as f64),
+                            (host.param("Low latency"), low_latency),
+                            (host.param("Separation factor"), separation),
+                        ];
+                        let _ = host.render(
+                            &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+                            &structural,
+                        );
+                        let mut rng =
+                            0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64);
+                        let out = host.render_with(&input, &mut |_| {
+                            ids.iter()
+                                .map(|id| {
+                                    rng ^= rng << 13;
+                                    rng ^= rng >> 7;
+                                    rng ^= rng << 17;
+                                    (*id, (rng >> 11) as f64 / (1u64 << 53) as f64)
+                                })
+                                .collect()
+                        });
+                        for port in &out {
+                            for c in port {
+                                assert!(
+                                    c.iter().all(|x| x.is_finite() && x.abs() < 64.0),
+                                    "{}: output out of bounds",
+                                    path.display()
+                                );
+                            }
+                        }
+                    }
                 }
-            })
-            .collect();
-        assert!(
-            max_diff(&out[0][0][4096..], &delayed[4096..]) < 1e-5,
-            "{}: bypass shifts or colours the audio",
-            path.display()
-        );
-
-        // A latency-changing setting asks the host to re-activate, and applies then.
-        let low = host.param("Low latency");
-        let _ = host.render(
-            &[input[0][..4096].to_vec(), input[1][..4096].to_vec()],
-            &[(low, 1.0)],
-        );
-        assert!(
-            host.instance
-                .access_shared_handler(|h| h.restart.load(Ordering::SeqCst)),
-            "no restart requested"
-        );
-        let _ = host.render(&[input[0][..1024].to_vec(), input[1][..1024].to_vec()], &[]);
-        assert_eq!(
-            host.latency(),
-            2048,
-            "{}: low latency is the window alone",
-            path.display()
-        );
-    }
+            }
+        }
+    });
 }
