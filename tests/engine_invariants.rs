@@ -292,8 +292,10 @@ fn streaming_hpss_equals_offline_centred_hpss() {
         let out = run_fixed(&mut engine, &[mix.clone()], 1024, latency);
         let streamed = &out[Stem::Foreground as usize][0][latency..];
         let hop = fft_size / 4;
-        let frames = unweave::engine::hpss::harmonic_frames(200.0, SR, hop);
-        let bins = unweave::engine::hpss::percussive_bins(500.0, SR, fft_size);
+        let frames =
+            unweave::engine::hpss::harmonic_frames(settings.hpss.harmonic_width_ms, SR, hop);
+        let bins =
+            unweave::engine::hpss::percussive_bins(settings.hpss.percussive_width_hz, SR, fft_size);
         let offline = offline_hpss_foreground(&mix, fft_size, frames, bins);
         // Away from the end (where the offline medians see the signal stop).
         let edge = fft_size + frames * hop;

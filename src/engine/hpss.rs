@@ -13,7 +13,7 @@
 //! Both run on sliding sorted windows (see [`super::median`]): one
 //! `replace` per bin per hop instead of a sort.
 
-use super::median::{median_filter_reflect, median_of_sorted, replace, sort};
+use super::median::{median_filter_reflect, median_of_sorted, padded, replace, sort};
 use super::separator::Separator;
 use super::settings::HpssSettings;
 
@@ -58,7 +58,8 @@ pub struct Hpss {
     capacity: usize,
     /// Number of frames pushed (frames before the first are silence).
     frames: usize,
-    /// Per bin, the sorted time window (stride `max_width`, first `past + future + 1` used).
+    /// Per bin, the sorted time window: stride `padded(max_width)`, the first
+    /// `past + future + 1` values in use, `+∞` after them up to a whole number of lanes.
     sorted: Vec<f32>,
     max_width: usize,
     rebuild: bool,
@@ -95,12 +96,12 @@ impl Hpss {
             history: vec![0.0; capacity * bins],
             capacity,
             frames: 0,
-            sorted: vec![0.0; max_width * bins],
+            sorted: vec![f32::INFINITY; padded(max_width) * bins],
             max_width,
             rebuild: true,
             harmonic: vec![0.0; bins],
             percussive: vec![0.0; bins],
-            scratch: vec![0.0; 2 * bins + 1],
+            scratch: vec![0.0; padded(2 * bins + 1)],
         };
         hpss.set_settings(settings);
         hpss
@@ -145,14 +146,21 @@ impl Hpss {
 
     fn rebuild_windows(&mut self) {
         let width = self.past + self.future + 1;
+        let stride = padded(self.max_width);
         let centre = self.frames as isize - 1 - self.lookahead as isize;
         for f in 0..self.bins {
-            for k in 0..width {
+            for k in 0..stride {
                 let n = centre - self.past as isize + k as isize;
-                let v = if n < 0 { 0.0 } else { self.frame(n)[f] };
-                self.sorted[f * self.max_width + k] = v;
+                let v = if k >= width {
+                    f32::INFINITY
+                } else if n < 0 {
+                    0.0
+                } else {
+                    self.frame(n)[f]
+                };
+                self.sorted[f * stride + k] = v;
             }
-            sort(&mut self.sorted[f * self.max_width..f * self.max_width + width]);
+            sort(&mut self.sorted[f * stride..f * stride + padded(width)]);
         }
         self.rebuild = false;
     }
@@ -189,7 +197,7 @@ impl Separator for Hpss {
         let centre = self.frames as isize - 1 - self.lookahead as isize;
 
         let width = self.past + self.future + 1;
-        let max_width = self.max_width;
+        let (stride, lanes) = (padded(self.max_width), padded(width));
         if self.rebuild {
             self.rebuild_windows();
         } else {
@@ -211,16 +219,13 @@ impl Separator for Hpss {
                     self.history[leave_slot + f]
                 };
                 if new.to_bits() != old.to_bits() {
-                    replace(
-                        &mut self.sorted[f * max_width..f * max_width + width],
-                        old,
-                        new,
-                    );
+                    replace(&mut self.sorted[f * stride..f * stride + lanes], old, new);
                 }
             }
         }
         for f in 0..bins {
-            self.harmonic[f] = median_of_sorted(&self.sorted[f * max_width..f * max_width + width]);
+            self.harmonic[f] =
+                median_of_sorted(&self.sorted[f * stride..f * stride + lanes], width);
         }
 
         let masked = if centre < 0 { None } else { Some(centre) };

@@ -98,12 +98,15 @@ pub const MAX_CHANNELS: usize = 8;
 
 enum AnySeparator {
     Hpss(Hpss),
+    /// One supplied by the caller (see [`Engine::with_separator`]).
+    Custom(Box<dyn Separator>),
 }
 
 impl AnySeparator {
     fn as_dyn(&mut self) -> &mut dyn Separator {
         match self {
             AnySeparator::Hpss(s) => s,
+            AnySeparator::Custom(s) => s.as_mut(),
         }
     }
 }
@@ -153,6 +156,32 @@ impl Engine {
         channels: usize,
         max_block: usize,
     ) -> Result<Self, EngineError> {
+        Self::build(settings, None, sample_rate, channels, max_block)
+    }
+
+    /// An engine around a separator of the caller's (two stems, no residual), with the
+    /// STFT of `fft_size`. The benchmarks use it to time the bare STFT round trip.
+    pub fn with_separator(
+        separator: Box<dyn Separator>,
+        fft_size: usize,
+        sample_rate: f32,
+        channels: usize,
+        max_block: usize,
+    ) -> Result<Self, EngineError> {
+        let settings = Settings {
+            fft_size,
+            ..Settings::default()
+        };
+        Self::build(settings, Some(separator), sample_rate, channels, max_block)
+    }
+
+    fn build(
+        settings: Settings,
+        custom: Option<Box<dyn Separator>>,
+        sample_rate: f32,
+        channels: usize,
+        max_block: usize,
+    ) -> Result<Self, EngineError> {
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(EngineError::Channels(channels));
         }
@@ -167,8 +196,10 @@ impl Engine {
         }
         let stft = Stft::new(settings.fft_size);
         let (n, hop, bins) = (stft.size, stft.hop, stft.bins());
-        let separator = match settings.algorithm {
-            Algorithm::Hpss => AnySeparator::Hpss(Hpss::new(settings.hpss, sample_rate, n)),
+        let has_residual = custom.is_none() && settings.stem_count() == 3;
+        let separator = match (custom, settings.algorithm) {
+            (Some(custom), _) => AnySeparator::Custom(custom),
+            (None, Algorithm::Hpss) => AnySeparator::Hpss(Hpss::new(settings.hpss, sample_rate, n)),
         };
         let mut engine = Self {
             settings,
@@ -178,7 +209,7 @@ impl Engine {
             separator,
             lookahead: 0,
             latency: 0,
-            has_residual: settings.stem_count() == 3,
+            has_residual,
             pos: 0,
             since_frame: 0,
             frames: 0,
@@ -240,6 +271,7 @@ impl Engine {
             self.settings = *settings;
             match &mut self.separator {
                 AnySeparator::Hpss(h) => h.set_settings(settings.hpss),
+                AnySeparator::Custom(_) => {}
             }
         }
         true
