@@ -16,8 +16,7 @@ const BLOCK: usize = 4096;
 #[derive(clap::Args, Debug)]
 #[command(after_help = settings_help())]
 pub struct Args {
-    /// Audio files to separate (WAV, FLAC, MP3, OGG).
-    #[arg(required = true)]
+    /// Audio files to separate (WAV, FLAC, MP3, OGG); the demo clip `assets/demo.wav` when none.
     pub inputs: Vec<PathBuf>,
     /// Separation algorithm.
     #[arg(long, short, default_value = "hpss", value_parser = parse_algorithm)]
@@ -39,8 +38,17 @@ pub struct Args {
     pub quiet: bool,
 }
 
-pub fn run(args: Args) -> Result<(), CliError> {
+pub fn run(mut args: Args) -> Result<(), CliError> {
     let settings = settings_from(args.algorithm, &args.set)?;
+    if args.inputs.is_empty() {
+        let demo = PathBuf::from("assets/demo.wav");
+        if !demo.is_file() {
+            return Err(CliError::Usage(
+                "no input files given (and no assets/demo.wav here to try)".into(),
+            ));
+        }
+        args.inputs.push(demo);
+    }
     std::fs::create_dir_all(&args.out_dir).map_err(|e| CliError::Output {
         path: args.out_dir.clone(),
         reason: format!("cannot create the output folder: {e}"),

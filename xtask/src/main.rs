@@ -90,6 +90,7 @@ fn test(extra: &[String]) -> Result<()> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root())
         .env("UNWEAVE_CLAP_BUNDLE", &bundle)
+        .env("UNWEAVE_REQUIRE_CORPUS", "1")
         .args([
             "test",
             "--package",
