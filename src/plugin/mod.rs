@@ -77,7 +77,9 @@ impl Plugin for Unweave {
             aux_output_ports: &STEREO_AUX,
             names: PortNames {
                 layout: Some("Stereo"),
-                main_input: Some("Input"),
+                // nice-plug 0.4 names the main output after `main_input` (a known bug):
+                // left unnamed, the ports read "Input" and "Output" instead of both "Input".
+                main_input: None,
                 main_output: Some("Mix"),
                 aux_inputs: &[],
                 aux_outputs: &AUX_OUTPUT_NAMES,
@@ -90,7 +92,7 @@ impl Plugin for Unweave {
             aux_output_ports: &MONO_AUX,
             names: PortNames {
                 layout: Some("Mono"),
-                main_input: Some("Input"),
+                main_input: None,
                 main_output: Some("Mix"),
                 aux_inputs: &[],
                 aux_outputs: &AUX_OUTPUT_NAMES,

@@ -179,3 +179,77 @@ impl UnweaveParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::settings::{Kind, SPECS};
+
+    #[test]
+    fn every_parameter_text_parses_back_to_its_value() {
+        let params = UnweaveParams::default();
+        for (id, ptr, _) in params.param_map() {
+            for normalized in [0.0, 0.13, 0.5, 0.77, 1.0] {
+                // SAFETY: the pointers come from `params`, alive for this whole test.
+                let (text, back) = unsafe {
+                    let text = ptr.normalized_value_to_string(normalized, true);
+                    let back = ptr.string_to_normalized_value(&text);
+                    (text, back)
+                };
+                let back = back.unwrap_or_else(|| panic!("{id}: '{text}' does not parse"));
+                // Display rounds (to 0.1 dB, whole ms…): the text must land on the same text.
+                let again = unsafe { ptr.normalized_value_to_string(back, true) };
+                assert_eq!(
+                    text, again,
+                    "{id}: {normalized} shows as '{text}', parses to {back}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn separation_parameters_match_the_engine_settings_table() {
+        let params = UnweaveParams::default();
+        let ids: Vec<String> = params
+            .param_map()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        for spec in SPECS {
+            assert!(
+                ids.iter().any(|id| id == spec.id),
+                "no parameter '{}'",
+                spec.id
+            );
+        }
+        let check = |p: &FloatParam, id: &str| {
+            let Some(Kind::Float { min, max }) = SPECS.iter().find(|s| s.id == id).map(|s| s.kind)
+            else {
+                panic!("{id} is not a float setting")
+            };
+            assert_eq!(
+                (p.preview_plain(0.0), p.preview_plain(1.0)),
+                (min, max),
+                "{id}"
+            );
+        };
+        check(&params.harmonic_width, "harmonic_width");
+        check(&params.percussive_width, "percussive_width");
+        check(&params.mask_power, "mask_power");
+        check(&params.separation, "separation");
+        assert_eq!(
+            params.settings(),
+            Settings::default(),
+            "parameter defaults are the engine's defaults"
+        );
+    }
+
+    #[test]
+    fn balance_gains() {
+        use super::super::Unweave;
+        assert_eq!(Unweave::balance_gains(0.0), [1.0, 1.0, 1.0]);
+        assert_eq!(Unweave::balance_gains(1.0), [1.0, 0.0, 0.0]);
+        assert_eq!(Unweave::balance_gains(-1.0), [0.0, 1.0, 0.0]);
+        assert_eq!(Unweave::balance_gains(0.5), [1.0, 0.5, 0.5]);
+    }
+}
