@@ -57,7 +57,7 @@ fn main() {
         let bass = 0.25 * (TAU * midi(roots[bar]) * time).sin() * (-in_beat * 3.0).exp();
         // Kick on 1 and 3, snare on 2 and 4, hats on eighths.
         let mut drums = 0.0;
-        if beat_index % 2 == 0 {
+        if beat_index.is_multiple_of(2) {
             let f = 50.0 + 90.0 * (-in_beat * 30.0).exp();
             drums += 0.7 * (TAU * f * in_beat).sin() * (-in_beat * 9.0).exp();
         } else {

@@ -114,14 +114,14 @@ fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
         &info,
     )
     .expect("the plugin instantiates");
-    let mut handle = instance.plugin_handle();
+    let handle = instance.plugin_handle();
     let params_ext = handle
         .get_extension::<PluginParams>()
         .expect("params extension");
     let mut params = Vec::new();
     let mut buf = ParamInfoBuffer::new();
-    for i in 0..params_ext.count(&mut handle) {
-        let p = params_ext.get_info(&mut handle, i, &mut buf).unwrap();
+    for i in 0..params_ext.count(&handle) {
+        let p = params_ext.get_info(&handle, i, &mut buf).unwrap();
         params.push((
             String::from_utf8_lossy(p.name).into_owned(),
             p.id,
@@ -134,8 +134,8 @@ fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
         .expect("audio-ports extension");
     let mut output_ports = Vec::new();
     let mut pbuf = AudioPortInfoBuffer::new();
-    for i in 0..ports_ext.count(&mut handle, false) {
-        let p = ports_ext.get(&mut handle, i, false, &mut pbuf).unwrap();
+    for i in 0..ports_ext.count(&handle, false) {
+        let p = ports_ext.get(&handle, i, false, &mut pbuf).unwrap();
         output_ports.push((
             String::from_utf8_lossy(p.name).into_owned(),
             p.channel_count,
@@ -161,11 +161,11 @@ impl Hosted {
     }
 
     fn latency(&mut self) -> u32 {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext = handle
             .get_extension::<PluginLatency>()
             .expect("latency extension");
-        ext.get(&mut handle)
+        ext.get(&handle)
     }
 
     /// Activates, sends `events` (normalised values) with the first block, renders
@@ -219,7 +219,7 @@ impl Hosted {
             let input_audio = in_ports.with_input_buffers([AudioPortBuffer {
                 latency: 0,
                 channels: AudioPortBufferType::f32_input_only(
-                    inb.iter_mut().map(|b| InputChannel::variable(b)),
+                    inb.iter_mut().map(InputChannel::variable),
                 ),
             }]);
             let mut chunks = outb.chunks_mut(2);

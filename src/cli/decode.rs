@@ -158,14 +158,14 @@ impl AudioReader {
             let buffer = self.buffer.as_mut().expect("just made");
             buffer.copy_interleaved_ref(decoded);
             self.decoded += (buffer.samples().len() / self.channels) as u64;
-            if let Some(total) = self.frames {
-                if self.decoded > total {
-                    // Decoders may pad the last packet; keep what the header promises.
-                    let excess = ((self.decoded - total) as usize) * self.channels;
-                    self.decoded = total;
-                    let len = buffer.samples().len() - excess;
-                    return Ok(Some(&buffer.samples()[..len]));
-                }
+            if let Some(total) = self.frames
+                && self.decoded > total
+            {
+                // Decoders may pad the last packet; keep what the header promises.
+                let excess = ((self.decoded - total) as usize) * self.channels;
+                self.decoded = total;
+                let len = buffer.samples().len() - excess;
+                return Ok(Some(&buffer.samples()[..len]));
             }
             return Ok(Some(buffer.samples()));
         }

@@ -27,7 +27,7 @@ pub const fn padded(len: usize) -> usize {
 /// the time.
 #[inline]
 pub fn replace(window: &mut [f32], old: f32, new: f32) {
-    debug_assert!(window.len() % LANES == 0);
+    debug_assert!(window.len().is_multiple_of(LANES));
     if new > old {
         // Values in (old, new] move one place down, `new` goes after them.
         let (i, j) = ranks(window, old, new, true);

@@ -96,6 +96,8 @@ impl std::error::Error for EngineError {}
 /// The most channels one engine links into one mask.
 pub const MAX_CHANNELS: usize = 8;
 
+// One per engine, built off the audio thread: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum AnySeparator {
     Hpss(Hpss),
     /// One supplied by the caller (see [`Engine::with_separator`]).
