@@ -68,6 +68,11 @@ fn benches(c: &mut Criterion) {
             s.hpss.low_latency = true;
             s
         }),
+        ("hpss_200ms", {
+            let mut s = Settings::default();
+            s.hpss.harmonic_width_ms = 200.0;
+            s
+        }),
         ("hpss_residual", {
             let mut s = Settings::default();
             s.hpss.separation = 2.0;

@@ -104,7 +104,21 @@ impl Hpss {
             scratch: vec![0.0; padded(2 * bins + 1)],
         };
         hpss.set_settings(settings);
+        hpss.clear_windows();
+        super::prefault(&mut hpss.history);
+        super::prefault(&mut hpss.sorted);
         hpss
+    }
+
+    /// The windows of a stream of silence: no sort needed, so `reset` stays cheap and
+    /// the first frame does no more work than any other.
+    fn clear_windows(&mut self) {
+        let (stride, width) = (padded(self.max_width), self.past + self.future + 1);
+        for window in self.sorted.chunks_exact_mut(stride) {
+            window[..width].fill(0.0);
+            window[width..].fill(f32::INFINITY);
+        }
+        self.rebuild = false;
     }
 
     /// Applies settings while audio runs, without allocating. The lookahead stays
@@ -263,6 +277,6 @@ impl Separator for Hpss {
     fn reset(&mut self) {
         self.history.fill(0.0);
         self.frames = 0;
-        self.rebuild = true;
+        self.clear_windows();
     }
 }

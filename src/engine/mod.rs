@@ -50,6 +50,19 @@ pub fn sanitise(x: f32) -> f32 {
     }
 }
 
+/// Touches every memory page of `buffer` once. Zeroed allocations are mapped lazily by
+/// the OS, so their first write would page-fault on the audio thread; a volatile write
+/// (which no optimiser drops, unlike a zero-fill of zeroed memory) maps them now.
+pub fn prefault<T: Copy>(buffer: &mut [T]) {
+    let step = (4096 / std::mem::size_of::<T>().max(1)).max(1);
+    for i in (0..buffer.len()).step_by(step) {
+        let p: *mut T = &mut buffer[i];
+        // SAFETY: `p` points at a live, initialised element of `buffer`; writing its own
+        // value back changes nothing.
+        unsafe { std::ptr::write_volatile(p, std::ptr::read_volatile(p)) };
+    }
+}
+
 /// The stems, in the order of the plugin's auxiliary outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stem {
@@ -233,6 +246,20 @@ impl Engine {
         engine.latency = n + engine.lookahead * hop;
         engine.dry = vec![vec![0.0; engine.latency]; channels];
         engine.spectra = vec![vec![Complex::default(); (engine.lookahead + 1) * bins]; channels];
+        for buf in engine
+            .input
+            .iter_mut()
+            .chain(&mut engine.ola_foreground)
+            .chain(&mut engine.ola_residual)
+        {
+            prefault(buf);
+        }
+        for buf in engine.dry.iter_mut().chain(engine.out.iter_mut().flatten()) {
+            prefault(buf);
+        }
+        for s in &mut engine.spectra {
+            prefault(s);
+        }
         Ok(engine)
     }
 

@@ -1,0 +1,67 @@
+//! The worst single `process` call at small blocks: with a 64-sample block a call
+//! either only moves samples or also carries a whole frame's work (FFTs, medians,
+//! masks), and that call must fit well inside the block's duration.
+//!
+//! `cargo bench --bench worst_block` prints, per setting, the worst, the 99.9th
+//! percentile and the median call over 60 s of stereo 44.1 kHz audio, and the worst as a share of the block.
+
+use std::time::{Duration, Instant};
+use unweave::engine::{Engine, Settings};
+
+const SR: f32 = 44_100.0;
+const BLOCK: usize = 64;
+
+fn main() {
+    // Under `cargo test --benches` run a token amount, as a smoke test.
+    let quick = std::env::args().any(|a| a == "--test" || a == "--list");
+    let seconds = if quick { 1 } else { 60 };
+    let len = seconds * SR as usize;
+    let mut s = 0x1234_5678_9abc_def1u64;
+    let input: Vec<f32> = (0..len)
+        .map(|t| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            0.3 * (t as f32 * 0.031).sin() + 0.1 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+        })
+        .collect();
+    let block_time = Duration::from_secs_f64(BLOCK as f64 / f64::from(SR));
+    for (name, settings) in [
+        ("hpss_defaults", Settings::default()),
+        (
+            "hpss_fft_8192",
+            Settings {
+                fft_size: 8192,
+                ..Settings::default()
+            },
+        ),
+        ("hpss_residual", {
+            let mut s = Settings::default();
+            s.hpss.separation = 2.0;
+            s
+        }),
+    ] {
+        let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
+        let mut times = Vec::with_capacity(len / BLOCK);
+        for start in (0..len).step_by(BLOCK) {
+            let end = (start + BLOCK).min(len);
+            let block = [&input[start..end], &input[start..end]];
+            let t0 = Instant::now();
+            engine.process(&block);
+            times.push(t0.elapsed());
+            std::hint::black_box(engine.stem(unweave::engine::Stem::Foreground, 0));
+        }
+        times.sort();
+        let worst = *times.last().unwrap();
+        let median = times[times.len() / 2];
+        let p999 = times[times.len() * 999 / 1000];
+        println!(
+            "{name:<16} worst {:>7.1} µs  99.9 % {:>6.1} µs  median {:>4.1} µs  worst = {:>4.1} % of a {BLOCK}-sample block ({:.0} µs)",
+            worst.as_secs_f64() * 1e6,
+            p999.as_secs_f64() * 1e6,
+            median.as_secs_f64() * 1e6,
+            100.0 * worst.as_secs_f64() / block_time.as_secs_f64(),
+            block_time.as_secs_f64() * 1e6
+        );
+    }
+}
