@@ -151,9 +151,8 @@ impl Hpss {
         2 * self.percussive_half + 1
     }
 
+    /// Frame `n` (`n ≥ 0`, not yet overwritten) of the history ring.
     fn frame(&self, n: isize) -> &[f32] {
-        // Frames before the first are silence; the ring starts zeroed, and a frame
-        // index below zero maps onto a slot that still holds zeros.
         let slot = n.rem_euclid(self.capacity as isize) as usize;
         &self.history[slot * self.bins..(slot + 1) * self.bins]
     }
