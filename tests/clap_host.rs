@@ -550,3 +550,60 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
         }
     });
 }
+
+#[test]
+fn two_instances_processing_at_once_do_not_interfere() {
+    on_host_thread(|| {
+        for path in plugin_paths() {
+            let len = 40_000;
+            let input = [noise(len, 51), noise(len, 52)];
+            let settings_of = |host: &Hosted| {
+                vec![
+                    (host.param("Balance"), 0.9),
+                    (host.param("Mask power"), 0.3),
+                ]
+            };
+            // Each alone first.
+            let alone: Vec<Vec<[Vec<f32>; 2]>> = (0..2)
+                .map(|k| {
+                    let (_entry, mut host) = load(&path);
+                    let events = if k == 0 {
+                        Vec::new()
+                    } else {
+                        settings_of(&host)
+                    };
+                    host.render(&input, &events)
+                })
+                .collect();
+            // Then both at the same time, each on its own thread.
+            let together: Vec<Vec<[Vec<f32>; 2]>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..2)
+                    .map(|k| {
+                        let (path, input) = (&path, &input);
+                        s.spawn(move || {
+                            let (_entry, mut host) = load(path);
+                            let events = if k == 0 {
+                                Vec::new()
+                            } else {
+                                settings_of(&host)
+                            };
+                            host.render(input, &events)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for k in 0..2 {
+                assert!(
+                    alone[k] == together[k],
+                    "{}: instance {k} changed when another ran beside it",
+                    path.display()
+                );
+            }
+            assert!(
+                alone[0] != alone[1],
+                "the two instances' settings differ in output"
+            );
+        }
+    });
+}
