@@ -97,6 +97,10 @@ fn entry(path: &PathBuf) -> PluginEntry {
 
 struct Hosted {
     instance: PluginInstance<TestHost>,
+    /// How `render` activates and slices: sample rate, largest block, block sizes in turn.
+    sample_rate: f64,
+    max_block: u32,
+    blocks: Vec<usize>,
     params: Vec<(String, ClapId, ParamInfoFlags, f64)>,
     output_ports: Vec<(String, u32)>,
 }
@@ -147,6 +151,9 @@ fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
             instance,
             params,
             output_ports,
+            sample_rate: SR,
+            max_block: MAX_BLOCK,
+            blocks: vec![1, 64, 333, 512, 17, 500, 128],
         },
     )
 }
@@ -187,9 +194,9 @@ impl Hosted {
         events: &mut dyn FnMut(usize) -> Vec<(ClapId, f64)>,
     ) -> Vec<[Vec<f32>; 2]> {
         let config = PluginAudioConfiguration {
-            sample_rate: SR,
+            sample_rate: self.sample_rate,
             min_frames_count: 1,
-            max_frames_count: MAX_BLOCK,
+            max_frames_count: self.max_block,
         };
         let processor = self
             .instance
@@ -203,10 +210,9 @@ impl Hosted {
         let mut in_ports = AudioPorts::with_capacity(2, 1);
         let mut out_ports = AudioPorts::with_capacity(8, 4);
         let mut pos = 0;
-        let sizes = [1usize, 64, 333, 512, 17, 500, 128];
         let mut k = 0;
         while pos < len {
-            let n = sizes[k % sizes.len()].min(len - pos);
+            let n = self.blocks[k % self.blocks.len()].min(len - pos);
             let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[pos..pos + n].to_vec()).collect();
             let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 8];
             let event_list: Vec<ParamValueEvent> = events(k)
@@ -604,6 +610,53 @@ fn two_instances_processing_at_once_do_not_interfere() {
                 alone[0] != alone[1],
                 "the two instances' settings differ in output"
             );
+        }
+    });
+}
+
+#[test]
+fn any_sample_rate_and_block_size_changing_every_call() {
+    on_host_thread(|| {
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            host.max_block = 8192;
+            // Every size from 1 to 8192, changing every call.
+            host.blocks = vec![1, 8192, 7, 4096, 2, 1000, 8191, 3, 256, 5000, 64, 1];
+            for rate in [22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0] {
+                host.sample_rate = rate;
+                let len = (rate * 0.75) as usize;
+                let input = [noise(len, 61), noise(len, 62)];
+                let out = host.render(&input, &[]);
+                let latency = host.latency() as usize;
+                // Widths are in ms and Hz: the latency follows the rate (window + lookahead).
+                assert!(
+                    latency >= 2048 && (latency as f64) < 0.5 * rate,
+                    "{rate} Hz: latency {latency}"
+                );
+                for c in 0..2 {
+                    let stems: Vec<f32> = (0..len)
+                        .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
+                        .collect();
+                    let delayed: Vec<f32> = (0..len)
+                        .map(|t| {
+                            if t >= latency {
+                                input[c][t - latency]
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    assert!(
+                        max_diff(&stems, &delayed) < 1e-5,
+                        "{}: {rate} Hz: stems do not sum to the input",
+                        path.display()
+                    );
+                    assert!(
+                        out.iter()
+                            .all(|p| p[c].iter().all(|x| x.is_finite() && x.abs() < 4.0))
+                    );
+                }
+            }
         }
     });
 }
