@@ -660,3 +660,78 @@ fn any_sample_rate_and_block_size_changing_every_call() {
         }
     });
 }
+
+/// Settings changed from every default, as a user would leave them.
+fn non_default_events(host: &Hosted) -> Vec<(ClapId, f64)> {
+    vec![
+        (host.param("Balance"), 0.8),
+        (host.param("FFT size"), 1.0),
+        (host.param("Harmonic width"), 0.4),
+        (host.param("Percussive width"), 0.6),
+        (host.param("Mask power"), 0.3),
+        (host.param("Separation factor"), 0.5),
+        (host.param("Foreground level"), 0.7),
+    ]
+}
+
+impl Hosted {
+    fn save_state(&mut self) -> Vec<u8> {
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<clack_extensions::state::PluginState>()
+            .expect("state extension");
+        let mut bytes = Vec::new();
+        ext.save(&handle, &mut bytes).expect("state saves");
+        bytes
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) {
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<clack_extensions::state::PluginState>()
+            .expect("state extension");
+        ext.load(&handle, &mut &bytes[..]).expect("state loads");
+    }
+}
+
+#[test]
+fn state_saved_and_restored_gives_the_same_sound() {
+    on_host_thread(|| {
+        let fixture =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-0.1.0.bin");
+        for path in plugin_paths() {
+            let len = 30_000;
+            let input = [noise(len, 71), noise(len, 72)];
+            let (_entry, mut original) = load(&path);
+            let events = non_default_events(&original);
+            let _ = original.render(
+                &[input[0][..512].to_vec(), input[1][..512].to_vec()],
+                &events,
+            );
+            let state = original.save_state();
+            let expected = original.render(&input, &[]);
+            let latency = original.latency();
+
+            let (_entry, mut restored) = load(&path);
+            restored.load_state(&state);
+            assert!(
+                restored.render(&input, &[]) == expected,
+                "{}: restored state sounds different",
+                path.display()
+            );
+            assert_eq!(restored.latency(), latency);
+
+            // State written by version 0.1.0 (these settings, saved once and committed)
+            // must keep loading, to the same sound.
+            let old_state =
+                std::fs::read(&fixture).expect("tests/fixtures/state-0.1.0.bin is committed");
+            let (_entry, mut old) = load(&path);
+            old.load_state(&old_state);
+            assert!(
+                old.render(&input, &[]) == expected,
+                "{}: the 0.1.0 state fixture no longer restores",
+                path.display()
+            );
+        }
+    });
+}
