@@ -259,6 +259,19 @@ impl Hosted {
     }
 }
 
+/// `signal` delayed by `latency` samples, as long as it was.
+fn delayed_by(signal: &[f32], latency: usize) -> Vec<f32> {
+    (0..signal.len())
+        .map(|t| {
+            if t >= latency {
+                signal[t - latency]
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
@@ -314,15 +327,7 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
             let latency = host.latency() as usize;
             assert_eq!(latency, 2048 + 15 * 512, "{}", path.display());
             for c in 0..2 {
-                let delayed: Vec<f32> = (0..len)
-                    .map(|t| {
-                        if t >= latency {
-                            input[c][t - latency]
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
+                let delayed = delayed_by(&input[c], latency);
                 assert!(
                     max_diff(&out[0][c], &delayed) < 1e-5,
                     "{}: main output is not the delayed input at defaults",
@@ -357,15 +362,7 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
 
             // Bypass: the dry path is delayed by the latency, so the output is the same delayed input.
             let out = host.render(&input, &[(host.param("Bypass"), 1.0), (balance, 1.0)]);
-            let delayed: Vec<f32> = (0..len)
-                .map(|t| {
-                    if t >= latency {
-                        input[0][t - latency]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
+            let delayed = delayed_by(&input[0], latency);
             assert!(
                 max_diff(&out[0][0][4096..], &delayed[4096..]) < 1e-5,
                 "{}: bypass shifts or colours the audio",
@@ -637,15 +634,7 @@ fn any_sample_rate_and_block_size_changing_every_call() {
                     let stems: Vec<f32> = (0..len)
                         .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
                         .collect();
-                    let delayed: Vec<f32> = (0..len)
-                        .map(|t| {
-                            if t >= latency {
-                                input[c][t - latency]
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
+                    let delayed = delayed_by(&input[c], latency);
                     assert!(
                         max_diff(&stems, &delayed) < 1e-5,
                         "{}: {rate} Hz: stems do not sum to the input",

@@ -198,6 +198,7 @@ mod tests {
                 };
                 let back = back.unwrap_or_else(|| panic!("{id}: '{text}' does not parse"));
                 // Display rounds (to 0.1 dB, whole ms…): the text must land on the same text.
+                // SAFETY: as above.
                 let again = unsafe { ptr.normalized_value_to_string(back, true) };
                 assert_eq!(
                     text, again,
