@@ -143,14 +143,6 @@ impl Hpss {
         self.percussive_half = ((perc - 1) / 2).min(self.bins - 1);
     }
 
-    pub fn harmonic_width_frames(&self) -> usize {
-        self.past + self.future + 1
-    }
-
-    pub fn percussive_width_bins(&self) -> usize {
-        2 * self.percussive_half + 1
-    }
-
     /// Frame `n` (`n ≥ 0`, not yet overwritten) of the history ring.
     fn frame(&self, n: isize) -> &[f32] {
         let slot = n.rem_euclid(self.capacity as isize) as usize;
