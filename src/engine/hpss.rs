@@ -10,10 +10,10 @@
 //!
 //! The time median is centred on the frame being masked, so it needs
 //! `(L − 1) / 2` frames of lookahead; the low-latency mode uses past frames only.
-//! Both run on sliding sorted windows (see [`super::median`]): one
-//! `replace` per bin per hop instead of a sort.
+//! Both run on sliding sorted windows (see [`super::median`]): one branch-free
+//! merge per bin per hop instead of a sort, eight bins at a time.
 
-use super::median::{median_filter_reflect, median_of_sorted, padded, replace, sort};
+use super::median::{LANES, Lanes, MedianFilter, slide};
 use super::separator::Separator;
 use super::settings::HpssSettings;
 
@@ -41,6 +41,8 @@ pub fn percussive_bins(width_hz: f32, sample_rate: f32, fft_size: usize) -> usiz
 
 pub struct Hpss {
     bins: usize,
+    /// Bins rounded up to whole groups of [`LANES`]: the time medians run a group at a time.
+    groups: usize,
     sample_rate: f32,
     fft_size: usize,
     hop: usize,
@@ -53,19 +55,21 @@ pub struct Hpss {
     future: usize,
     percussive_half: usize,
 
-    /// Ring of magnitude frames, `capacity` frames of `bins`; frame `n` at slot `n % capacity`.
-    history: Vec<f32>,
+    /// Ring of magnitude frames, `capacity` rows of `groups` (bins past the last are 0);
+    /// frame `n` at row `n % capacity`.
+    history: Vec<Lanes>,
     capacity: usize,
     /// Number of frames pushed (frames before the first are silence).
     frames: usize,
-    /// Per bin, the sorted time window: stride `padded(max_width)`, the first
-    /// `past + future + 1` values in use, `+∞` after them up to a whole number of lanes.
-    sorted: Vec<f32>,
+    /// Per group of bins, the sorted time windows: `max_width + 1` positions, the first
+    /// `past + future + 1` in use, `+∞` after them.
+    sorted: Vec<Lanes>,
     max_width: usize,
     rebuild: bool,
 
-    harmonic: Vec<f32>,
+    harmonic: Vec<Lanes>,
     percussive: Vec<f32>,
+    frequency_median: MedianFilter,
     scratch: Vec<f32>,
 }
 
@@ -74,6 +78,7 @@ impl Hpss {
     pub fn new(settings: HpssSettings, sample_rate: f32, fft_size: usize) -> Self {
         let hop = fft_size / super::stft::OVERLAP;
         let bins = fft_size / 2 + 1;
+        let groups = bins.div_ceil(LANES);
         let width = harmonic_frames(settings.harmonic_width_ms, sample_rate, hop);
         let lookahead = if settings.low_latency {
             0
@@ -85,6 +90,7 @@ impl Hpss {
         let capacity = max_width + lookahead + 1;
         let mut hpss = Self {
             bins,
+            groups,
             sample_rate,
             fft_size,
             hop,
@@ -93,30 +99,32 @@ impl Hpss {
             past: 0,
             future: 0,
             percussive_half: 0,
-            history: vec![0.0; capacity * bins],
+            history: vec![[0.0; LANES]; capacity * groups],
             capacity,
             frames: 0,
-            sorted: vec![f32::INFINITY; padded(max_width) * bins],
+            sorted: vec![[f32::INFINITY; LANES]; (max_width + 1) * groups],
             max_width,
             rebuild: true,
-            harmonic: vec![0.0; bins],
+            harmonic: vec![[0.0; LANES]; groups],
             percussive: vec![0.0; bins],
-            scratch: vec![0.0; padded(2 * bins + 1)],
+            // The widest percussive median is clamped to 2 · bins − 1.
+            frequency_median: MedianFilter::new(bins, 2 * bins - 1),
+            scratch: vec![0.0; max_width],
         };
         hpss.set_settings(settings);
         hpss.clear_windows();
-        super::prefault(&mut hpss.history);
-        super::prefault(&mut hpss.sorted);
+        super::prefault(hpss.history.as_flattened_mut());
+        super::prefault(hpss.sorted.as_flattened_mut());
         hpss
     }
 
     /// The windows of a stream of silence: no sort needed, so `reset` stays cheap and
     /// the first frame does no more work than any other.
     fn clear_windows(&mut self) {
-        let (stride, width) = (padded(self.max_width), self.past + self.future + 1);
-        for window in self.sorted.chunks_exact_mut(stride) {
-            window[..width].fill(0.0);
-            window[width..].fill(f32::INFINITY);
+        let width = self.past + self.future + 1;
+        for window in self.sorted.chunks_exact_mut(self.max_width + 1) {
+            window[..width].fill([0.0; LANES]);
+            window[width..].fill([f32::INFINITY; LANES]);
         }
         self.rebuild = false;
     }
@@ -143,29 +151,36 @@ impl Hpss {
         self.percussive_half = ((perc - 1) / 2).min(self.bins - 1);
     }
 
-    /// Frame `n` (`n ≥ 0`, not yet overwritten) of the history ring.
-    fn frame(&self, n: isize) -> &[f32] {
-        let slot = n.rem_euclid(self.capacity as isize) as usize;
-        &self.history[slot * self.bins..(slot + 1) * self.bins]
+    /// Row of frame `n` in the history ring.
+    fn row(&self, n: isize) -> usize {
+        n.rem_euclid(self.capacity as isize) as usize * self.groups
     }
 
+    /// Sorts every window afresh from the history (after the width changed).
     fn rebuild_windows(&mut self) {
         let width = self.past + self.future + 1;
-        let stride = padded(self.max_width);
-        let centre = self.frames as isize - 1 - self.lookahead as isize;
-        for f in 0..self.bins {
-            for k in 0..stride {
-                let n = centre - self.past as isize + k as isize;
-                let v = if k >= width {
-                    f32::INFINITY
-                } else if n < 0 {
-                    0.0
-                } else {
-                    self.frame(n)[f]
-                };
-                self.sorted[f * stride + k] = v;
+        let stride = self.max_width + 1;
+        let first = self.frames as isize - 1 - self.lookahead as isize - self.past as isize;
+        for g in 0..self.groups {
+            for l in 0..LANES {
+                for k in 0..width {
+                    let n = first + k as isize;
+                    self.scratch[k] = if n < 0 {
+                        0.0
+                    } else {
+                        self.history[self.row(n) + g][l]
+                    };
+                }
+                self.scratch[..width].sort_unstable_by(f32::total_cmp);
+                let window = &mut self.sorted[g * stride..(g + 1) * stride];
+                for (k, position) in window.iter_mut().enumerate() {
+                    position[l] = if k < width {
+                        self.scratch[k]
+                    } else {
+                        f32::INFINITY
+                    };
+                }
             }
-            sort(&mut self.sorted[f * stride..f * stride + padded(width)]);
         }
         self.rebuild = false;
     }
@@ -195,64 +210,55 @@ impl Separator for Hpss {
     }
 
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]) {
-        let bins = self.bins;
-        let slot = self.frames % self.capacity;
-        self.history[slot * bins..(slot + 1) * bins].copy_from_slice(magnitude);
+        let (bins, groups) = (self.bins, self.groups);
+        let row = self.row(self.frames as isize);
+        self.history[row..row + groups].as_flattened_mut()[..bins].copy_from_slice(magnitude);
         self.frames += 1;
         let centre = self.frames as isize - 1 - self.lookahead as isize;
 
         let width = self.past + self.future + 1;
-        let (stride, lanes) = (padded(self.max_width), padded(width));
+        let stride = self.max_width + 1;
         if self.rebuild {
             self.rebuild_windows();
         } else {
             let entering = centre + self.future as isize;
             let leaving = centre - self.past as isize - 1;
-            let capacity = self.capacity as isize;
-            let enter_slot = entering.rem_euclid(capacity) as usize * bins;
-            let leave_slot = leaving.rem_euclid(capacity) as usize * bins;
-            for f in 0..bins {
+            let (enter_row, leave_row) = (self.row(entering), self.row(leaving));
+            const SILENCE: Lanes = [0.0; LANES];
+            for g in 0..groups {
                 // Before the stream starts every frame is silence, whatever the ring holds.
                 let new = if entering < 0 {
-                    0.0
+                    &SILENCE
                 } else {
-                    self.history[enter_slot + f]
+                    &self.history[enter_row + g]
                 };
                 let old = if leaving < 0 {
-                    0.0
+                    &SILENCE
                 } else {
-                    self.history[leave_slot + f]
+                    &self.history[leave_row + g]
                 };
-                if new.to_bits() != old.to_bits() {
-                    replace(&mut self.sorted[f * stride..f * stride + lanes], old, new);
-                }
+                slide(&mut self.sorted[g * stride..], width, old, new);
             }
         }
-        for f in 0..bins {
-            self.harmonic[f] =
-                median_of_sorted(&self.sorted[f * stride..f * stride + lanes], width);
+        for g in 0..groups {
+            self.harmonic[g] = self.sorted[g * stride + width / 2];
         }
+        let harmonic = &self.harmonic.as_flattened()[..bins];
 
-        let masked = if centre < 0 { None } else { Some(centre) };
-        match masked {
-            None => self.percussive.fill(0.0),
-            Some(n) => {
-                let slot = (n as usize % self.capacity) * bins;
-                let frame = &self.history[slot..slot + bins];
-                median_filter_reflect(
-                    frame,
-                    self.percussive_half,
-                    &mut self.scratch,
-                    &mut self.percussive,
-                );
-            }
+        if centre < 0 {
+            self.percussive.fill(0.0);
+        } else {
+            let row = self.row(centre);
+            let frame = &self.history[row..row + groups].as_flattened()[..bins];
+            self.frequency_median
+                .run(frame, self.percussive_half, &mut self.percussive);
         }
 
         let power = self.settings.mask_power;
         let beta = self.settings.separation;
         if beta > 1.0 {
             for f in 0..bins {
-                let (h, p) = (self.harmonic[f], self.percussive[f]);
+                let (h, p) = (harmonic[f], self.percussive[f]);
                 let mh = softmask(h, p * beta, power, false);
                 let mp = softmask(p, h * beta, power, false);
                 foreground[f] = mp;
@@ -260,13 +266,13 @@ impl Separator for Hpss {
             }
         } else {
             for f in 0..bins {
-                foreground[f] = softmask(self.percussive[f], self.harmonic[f], power, true);
+                foreground[f] = softmask(self.percussive[f], harmonic[f], power, true);
             }
         }
     }
 
     fn reset(&mut self) {
-        self.history.fill(0.0);
+        self.history.fill([0.0; LANES]);
         self.frames = 0;
         self.clear_windows();
     }
