@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use unweave::engine::{Engine, Separator, Settings};
+use unweave::engine::{Algorithm, Engine, Separator, Settings};
 
 const SR: f32 = 44_100.0;
 const SECONDS: usize = 10;
@@ -85,6 +85,34 @@ fn benches(c: &mut Criterion) {
                 engine.reset();
                 black_box(run_engine(&mut engine, &input))
             })
+        });
+    }
+    // The rolling-buffer separators, timed on a full 24 s buffer (primed once, then the
+    // stream goes on), over a 1 s loop with noise on top: 24 repetitions in the buffer,
+    // near the most the repeating model takes, so this is their costly case.
+    let looped: Vec<Vec<f32>> = (0..2)
+        .map(|c| {
+            let cycle = signal(SR as usize, 10 + c);
+            let extra = signal(len * 4, 20 + c);
+            (0..len * 4)
+                .map(|t| cycle[t % cycle.len()] + 0.3 * extra[t])
+                .collect()
+        })
+        .collect();
+    for (name, algorithm) in [
+        ("repet_defaults", Algorithm::Repet),
+        ("repet_sim_defaults", Algorithm::RepetSim),
+    ] {
+        let settings = Settings {
+            algorithm,
+            ..Settings::default()
+        };
+        let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
+        let prime: Vec<Vec<f32>> = looped.iter().map(|c| c[..3 * len].to_vec()).collect();
+        run_engine(&mut engine, &prime);
+        let timed: Vec<Vec<f32>> = looped.iter().map(|c| c[3 * len..].to_vec()).collect();
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(run_engine(&mut engine, &timed)))
         });
     }
     group.finish();

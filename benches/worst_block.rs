@@ -6,7 +6,7 @@
 //! percentile and the median call over 60 s of stereo 44.1 kHz audio, and the worst as a share of the block.
 
 use std::time::{Duration, Instant};
-use unweave::engine::{Engine, Settings};
+use unweave::engine::{Algorithm, Engine, Settings};
 
 const SR: f32 = 44_100.0;
 const BLOCK: usize = 64;
@@ -17,13 +17,17 @@ fn main() {
     let seconds = if quick { 1 } else { 60 };
     let len = seconds * SR as usize;
     let mut s = 0x1234_5678_9abc_def1u64;
+    let mut noise = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    // A one-second loop under noise: REPET finds a period and fills its model with
+    // repetitions, its costly case.
+    let cycle: Vec<f32> = (0..SR as usize).map(|_| noise()).collect();
     let input: Vec<f32> = (0..len)
-        .map(|t| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            0.3 * (t as f32 * 0.031).sin() + 0.1 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-        })
+        .map(|t| 0.3 * (t as f32 * 0.031).sin() + 0.2 * cycle[t % cycle.len()] + 0.05 * noise())
         .collect();
     let block_time = Duration::from_secs_f64(BLOCK as f64 / f64::from(SR));
     for (name, settings) in [
@@ -39,6 +43,27 @@ fn main() {
             let mut s = Settings::default();
             s.hpss.separation = 2.0;
             s
+        }),
+        (
+            "repet_defaults",
+            Settings {
+                algorithm: Algorithm::Repet,
+                ..Settings::default()
+            },
+        ),
+        (
+            "repet_sim_defaults",
+            Settings {
+                algorithm: Algorithm::RepetSim,
+                ..Settings::default()
+            },
+        ),
+        ("repet_sim_fft_512", {
+            Settings {
+                algorithm: Algorithm::RepetSim,
+                fft_size: 512,
+                ..Settings::default()
+            }
         }),
     ] {
         let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();

@@ -496,6 +496,19 @@ fn plugin_stems_are_bit_identical_to_the_command_lines() {
     });
 }
 
+/// Every output sample finite and below +36 dBFS.
+fn assert_bounded(out: &[[Vec<f32>; 2]], path: &std::path::Path) {
+    for port in out {
+        for c in port {
+            assert!(
+                c.iter().all(|x| x.is_finite() && x.abs() < 64.0),
+                "{}: output out of bounds",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn every_setting_runs_under_the_allocation_checker_with_automation_every_block() {
     on_host_thread(|| {
@@ -538,15 +551,79 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
                                 })
                                 .collect()
                         });
-                        for port in &out {
-                            for c in port {
-                                assert!(
-                                    c.iter().all(|x| x.is_finite() && x.abs() < 64.0),
-                                    "{}: output out of bounds",
-                                    path.display()
-                                );
+                        assert_bounded(&out, &path);
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn repet_and_repet_sim_run_under_the_allocation_checker_with_automation_every_block() {
+    on_host_thread(|| {
+        let len = 60_000;
+        let input = [noise(len, 61), noise(len, 62)];
+        // Floats get normalised values, enums and integers their plain values.
+        let floats = [
+            "Balance",
+            "High-pass",
+            "Min period",
+            "Max period",
+            "Manual period",
+            "Min spacing",
+            "Similarity threshold",
+        ];
+        let steps = [
+            ("Period source", 2),
+            ("Period bars", 2),
+            ("Neighbours", 100),
+        ];
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            let float_ids: Vec<ClapId> = floats.iter().map(|n| host.param(n)).collect();
+            let step_ids: Vec<(ClapId, u64)> =
+                steps.iter().map(|(n, max)| (host.param(n), *max)).collect();
+            for algorithm in [1.0, 2.0] {
+                for fft in [0.0, 2.0, 4.0] {
+                    for lookahead in [0.0, 0.05] {
+                        let structural = [
+                            (host.param("Algorithm"), algorithm),
+                            (host.param("FFT size"), fft),
+                            (host.param("Lookahead"), lookahead),
+                            (host.param("Buffer length"), 0.1),
+                        ];
+                        let _ = host.render(
+                            &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+                            &structural,
+                        );
+                        let mut rng =
+                            0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64);
+                        let mut next = move || {
+                            rng ^= rng << 13;
+                            rng ^= rng >> 7;
+                            rng ^= rng << 17;
+                            rng
+                        };
+                        let out = host.render_with(&input, &mut |_| {
+                            let mut events: Vec<(ClapId, f64)> = float_ids
+                                .iter()
+                                .map(|id| (*id, (next() >> 11) as f64 / (1u64 << 53) as f64))
+                                .collect();
+                            for (id, max) in &step_ids {
+                                let v = next() % (max + 1);
+                                events.push((
+                                    *id,
+                                    if *max == 100 {
+                                        v.max(1) as f64
+                                    } else {
+                                        v as f64
+                                    },
+                                ));
                             }
-                        }
+                            events
+                        });
+                        assert_bounded(&out, &path);
                     }
                 }
             }

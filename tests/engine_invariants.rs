@@ -16,18 +16,7 @@ fn stems_sum_to_the_input_delayed_by_the_latency() {
         let mut engine = Engine::new(settings, SR, 2, 512).unwrap();
         let latency = engine.latency();
         let out = run_fixed(&mut engine, &input, 512, latency);
-        let mut worst = 0.0f32;
-        for c in 0..2 {
-            for t in 0..out[0][c].len() {
-                let sum = out[0][c][t] + out[1][c][t] + out[2][c][t];
-                let expected = if t >= latency {
-                    input[c][t - latency]
-                } else {
-                    0.0
-                };
-                worst = worst.max((sum - expected).abs());
-            }
-        }
+        let worst = reconstruction_error(&out, &input, latency);
         assert!(worst < 1e-5, "{settings:?}: max error {worst}");
         // And the split is real: no stem takes (nearly) everything.
         let all: f32 = input[0].iter().map(|x| x * x).sum();

@@ -95,6 +95,67 @@ fn slide_sse2(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lanes) {
     }
 }
 
+/// Inserts `new[l]` into each lane's sorted window `window[..width]` and drops the lane's
+/// largest value: after `K ≥ width` calls on an all-`+∞` window, it holds the `width`
+/// smallest of the `K` values, sorted. `u[k] = max(s[k − 1], min(s[k], new))`.
+#[inline(always)]
+pub fn insert_dropping_largest(window: &mut [Lanes], width: usize, new: &Lanes) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        assert!(window.len() >= width);
+        let p = window.as_mut_ptr().cast::<f32>();
+        // SAFETY: SSE2 is part of x86-64; positions 0..width exist (asserted) and each
+        // access is within one of them.
+        unsafe {
+            for half in [0, 4] {
+                let new = _mm_loadu_ps(new.as_ptr().add(half));
+                let mut before = _mm_set1_ps(f32::NEG_INFINITY);
+                for k in 0..width {
+                    let current = _mm_loadu_ps(p.add(k * LANES + half));
+                    let low = _mm_min_ps(current, new);
+                    _mm_storeu_ps(p.add(k * LANES + half), _mm_max_ps(before, low));
+                    before = current;
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut before = [f32::NEG_INFINITY; LANES];
+        for position in &mut window[..width] {
+            let current = *position;
+            for l in 0..LANES {
+                let low = if current[l] < new[l] {
+                    current[l]
+                } else {
+                    new[l]
+                };
+                position[l] = if before[l] > low { before[l] } else { low };
+            }
+            before = current;
+        }
+    }
+}
+
+/// The lower median (rank `(K − 1) / 2`) of `K = rows.len()` rows, lane by lane, using
+/// `window` (at least `(K + 1) / 2` long) as scratch. The lower median of an even count
+/// leans to the smaller value: for a repeating model that is the safer guess, since
+/// whatever does not repeat only adds energy.
+#[inline(always)]
+pub fn lower_median<'a>(
+    rows: impl ExactSizeIterator<Item = &'a Lanes>,
+    window: &mut [Lanes],
+) -> Lanes {
+    let rank = (rows.len().max(1) - 1) / 2;
+    let window = &mut window[..=rank];
+    window.fill([f32::INFINITY; LANES]);
+    for row in rows {
+        insert_dropping_largest(window, rank + 1, row);
+    }
+    window[rank]
+}
+
 /// Index of `i` reflected into `0..len` the way `scipy.ndimage`'s `reflect` mode
 /// does it (`d c b a | a b c d | d c b a`), so that the medians at the spectrum's
 /// edges match the offline reference (librosa uses that mode).
@@ -242,6 +303,20 @@ mod tests {
                     .map(|k| values[reflect(f as isize + k as isize - half as isize, len)])
                     .collect();
                 prop_assert_eq!(out[f], naive_median(&w));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn lower_median_matches_sorting(rows in prop::collection::vec(prop::array::uniform8(0u8..30), 1..40)) {
+            let rows: Vec<Lanes> = rows.into_iter().map(|v| v.map(f32::from)).collect();
+            let mut window = vec![[0.0; LANES]; rows.len()];
+            let got = lower_median(rows.iter(), &mut window);
+            for l in 0..LANES {
+                let mut lane: Vec<f32> = rows.iter().map(|r| r[l]).collect();
+                lane.sort_by(f32::total_cmp);
+                prop_assert_eq!(got[l], lane[(lane.len() - 1) / 2]);
             }
         }
     }

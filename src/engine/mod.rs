@@ -19,8 +19,12 @@
 //! **Block-size independence**: frames fall on fixed sample positions and all state
 //! moves per sample or per frame, so any slicing of the input gives the same bits.
 
+pub mod beat_spectrum;
+pub mod history;
 pub mod hpss;
 pub mod median;
+pub mod repet;
+pub mod repet_sim;
 pub mod separator;
 pub mod settings;
 pub mod stft;
@@ -28,8 +32,11 @@ pub mod stft;
 use realfft::num_complex::Complex;
 
 use hpss::Hpss;
+use repet::Repet;
+pub use repet::Tempo;
+use repet_sim::RepetSim;
 pub use separator::Separator;
-pub use settings::{Algorithm, HpssSettings, Settings};
+pub use settings::{Algorithm, HpssSettings, PeriodSource, RepetSettings, Settings};
 use stft::Stft;
 
 /// Input samples beyond ±this are clipped: a stray huge value must not blow up the
@@ -113,6 +120,8 @@ pub const MAX_CHANNELS: usize = 8;
 #[allow(clippy::large_enum_variant)]
 enum AnySeparator {
     Hpss(Hpss),
+    Repet(Repet),
+    RepetSim(RepetSim),
     /// One supplied by the caller (see [`Engine::with_separator`]).
     Custom(Box<dyn Separator>),
 }
@@ -121,6 +130,8 @@ impl AnySeparator {
     fn as_dyn(&mut self) -> &mut dyn Separator {
         match self {
             AnySeparator::Hpss(s) => s,
+            AnySeparator::Repet(s) => s,
+            AnySeparator::RepetSim(s) => s,
             AnySeparator::Custom(s) => s.as_mut(),
         }
     }
@@ -215,6 +226,12 @@ impl Engine {
         let separator = match (custom, settings.algorithm) {
             (Some(custom), _) => AnySeparator::Custom(custom),
             (None, Algorithm::Hpss) => AnySeparator::Hpss(Hpss::new(settings.hpss, sample_rate, n)),
+            (None, Algorithm::Repet) => {
+                AnySeparator::Repet(Repet::new(settings.repet, sample_rate, n))
+            }
+            (None, Algorithm::RepetSim) => {
+                AnySeparator::RepetSim(RepetSim::new(settings.repet, sample_rate, n))
+            }
         };
         let mut engine = Self {
             settings,
@@ -300,10 +317,36 @@ impl Engine {
             self.settings = *settings;
             match &mut self.separator {
                 AnySeparator::Hpss(h) => h.set_settings(settings.hpss),
+                AnySeparator::Repet(r) => r.set_settings(settings.repet),
+                AnySeparator::RepetSim(r) => r.set_settings(settings.repet),
                 AnySeparator::Custom(_) => {}
             }
         }
         true
+    }
+
+    /// The host's tempo and time signature (or `None` when it sends none), for REPET's
+    /// host-tempo period. Cheap; call it every block.
+    pub fn set_tempo(&mut self, tempo: Option<Tempo>) {
+        if let AnySeparator::Repet(r) = &mut self.separator {
+            r.set_tempo(tempo);
+        }
+    }
+
+    /// The repeating period REPET uses now, in seconds, and where it comes from.
+    pub fn period(&self) -> Option<(f32, PeriodSource)> {
+        match &self.separator {
+            AnySeparator::Repet(r) => r.period_seconds().map(|p| (p, r.period_source())),
+            _ => None,
+        }
+    }
+
+    /// REPET's beat spectrum (one value per lag step) and the lag step in seconds.
+    pub fn beat_spectrum(&self) -> Option<(&[f32], f32)> {
+        match &self.separator {
+            AnySeparator::Repet(r) => Some(r.beat_spectrum()),
+            _ => None,
+        }
     }
 
     /// Back to silence, as freshly built. Does not allocate.

@@ -10,15 +10,21 @@ pub enum Algorithm {
     /// Median-filter harmonic/percussive separation (FitzGerald 2010, Driedger 2014).
     #[default]
     Hpss,
+    /// Repeating background by its period (Rafii & Pardo 2013), on a rolling buffer.
+    Repet,
+    /// Repeating background by similar frames (Rafii & Pardo 2012), on a rolling buffer.
+    RepetSim,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 1] = [Algorithm::Hpss];
+    pub const ALL: [Algorithm; 3] = [Algorithm::Hpss, Algorithm::Repet, Algorithm::RepetSim];
 
     /// The name shown to users and accepted by `--algorithm` (case-insensitive).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Hpss => "HPSS",
+            Algorithm::Repet => "REPET",
+            Algorithm::RepetSim => "REPET-SIM",
         }
     }
 
@@ -26,7 +32,13 @@ impl Algorithm {
     pub fn stem_names(self) -> [&'static str; 3] {
         match self {
             Algorithm::Hpss => ["percussive", "harmonic", "residual"],
+            Algorithm::Repet | Algorithm::RepetSim => ["foreground", "background", "residual"],
         }
+    }
+
+    /// Whether this is one of the rolling-buffer separators (REPET, REPET-SIM).
+    pub fn is_repet(self) -> bool {
+        matches!(self, Algorithm::Repet | Algorithm::RepetSim)
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -73,12 +85,80 @@ impl HpssSettings {
     }
 }
 
+/// Where REPET takes its repeating period from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PeriodSource {
+    /// Tracked from the beat spectrum of what it hears.
+    #[default]
+    Auto,
+    /// A whole number of bars at the host's tempo and time signature.
+    HostTempo,
+    /// [`RepetSettings::manual_period_ms`].
+    Manual,
+}
+
+impl PeriodSource {
+    pub const ALL: [PeriodSource; 3] = [
+        PeriodSource::Auto,
+        PeriodSource::HostTempo,
+        PeriodSource::Manual,
+    ];
+    /// Names as `--set period_source=` takes them, in the order of [`Self::ALL`].
+    pub const NAMES: [&'static str; 3] = ["auto", "tempo", "manual"];
+}
+
+/// Bar counts the host-tempo period can span.
+pub const PERIOD_BARS: [f32; 3] = [1.0, 2.0, 4.0];
+
+/// Settings of REPET and REPET-SIM, which share the rolling buffer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RepetSettings {
+    /// Past audio the repeating model can draw on, in seconds.
+    pub buffer_s: f32,
+    /// Audio ahead of the masked frame the model may also use (adds as much latency).
+    pub lookahead_s: f32,
+    /// Below this the foreground is silent (bass and kick stay in the background).
+    pub high_pass_hz: f32,
+    /// REPET: shortest and longest period the beat spectrum may pick.
+    pub min_period_s: f32,
+    pub max_period_s: f32,
+    pub period_source: PeriodSource,
+    /// REPET with [`PeriodSource::HostTempo`]: bars per period, one of [`PERIOD_BARS`].
+    pub period_bars: f32,
+    pub manual_period_ms: f32,
+    /// REPET-SIM: most similar frames whose median is the model.
+    pub neighbours: usize,
+    /// REPET-SIM: least time between two chosen frames (and from the masked frame).
+    pub min_spacing_s: f32,
+    /// REPET-SIM: least cosine similarity of a chosen frame.
+    pub similarity_threshold: f32,
+}
+
+impl Default for RepetSettings {
+    fn default() -> Self {
+        Self {
+            buffer_s: 24.0,
+            lookahead_s: 0.0,
+            high_pass_hz: 100.0,
+            min_period_s: 0.8,
+            max_period_s: 8.0,
+            period_source: PeriodSource::Auto,
+            period_bars: 1.0,
+            manual_period_ms: 2000.0,
+            neighbours: 20,
+            min_spacing_s: 1.0,
+            similarity_threshold: 0.0,
+        }
+    }
+}
+
 /// All settings of one engine.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
     pub algorithm: Algorithm,
     pub fft_size: usize,
     pub hpss: HpssSettings,
+    pub repet: RepetSettings,
 }
 
 impl Default for Settings {
@@ -87,6 +167,7 @@ impl Default for Settings {
             algorithm: Algorithm::Hpss,
             fft_size: 2048,
             hpss: HpssSettings::default(),
+            repet: RepetSettings::default(),
         }
     }
 }
@@ -100,6 +181,12 @@ pub enum Kind {
     FftSize,
     /// `on`/`off` (also `true`/`false`, `1`/`0`).
     Switch,
+    /// A whole number in `[min, max]`.
+    Integer { min: usize, max: usize },
+    /// One of a list of names; the value is its index.
+    Choice(&'static [&'static str]),
+    /// One of a list of numbers (held as the number itself).
+    Steps(&'static [f32]),
 }
 
 /// One row of the settings table.
@@ -170,7 +257,111 @@ pub const SPECS: &[Spec] = &[
         help: "HPSS: causal harmonic median, latency = window only",
         changes_latency: true,
     },
+    Spec {
+        id: "buffer_length",
+        unit: "s",
+        kind: Kind::Float {
+            min: 3.0,
+            max: 40.0,
+        },
+        help: "REPET, REPET-SIM: past audio the repeating model draws on (at least 3 x max_period)",
+        changes_latency: true,
+    },
+    Spec {
+        id: "lookahead",
+        unit: "s",
+        kind: Kind::Float {
+            min: 0.0,
+            max: 10.0,
+        },
+        help: "REPET, REPET-SIM: audio ahead the model may also use; adds as much latency",
+        changes_latency: true,
+    },
+    Spec {
+        id: "high_pass",
+        unit: "Hz",
+        kind: Kind::Float {
+            min: 0.0,
+            max: 1000.0,
+        },
+        help: "REPET, REPET-SIM: below this everything stays in the background",
+        changes_latency: false,
+    },
+    Spec {
+        id: "min_period",
+        unit: "s",
+        kind: Kind::Float {
+            min: 0.1,
+            max: 10.0,
+        },
+        help: "REPET: shortest repeating period the tracker may pick",
+        changes_latency: false,
+    },
+    Spec {
+        id: "max_period",
+        unit: "s",
+        kind: Kind::Float {
+            min: 0.2,
+            max: 13.0,
+        },
+        help: "REPET: longest repeating period the tracker may pick (at most buffer_length / 3)",
+        changes_latency: false,
+    },
+    Spec {
+        id: "period_source",
+        unit: "",
+        kind: Kind::Choice(&PeriodSource::NAMES),
+        help: "REPET: auto (beat spectrum), tempo (bars at the host's tempo) or manual",
+        changes_latency: false,
+    },
+    Spec {
+        id: "period_bars",
+        unit: "bars",
+        kind: Kind::Steps(&PERIOD_BARS),
+        help: "REPET with period_source=tempo: bars per period, 1, 2 or 4",
+        changes_latency: false,
+    },
+    Spec {
+        id: "manual_period",
+        unit: "ms",
+        kind: Kind::Float {
+            min: 100.0,
+            max: 13000.0,
+        },
+        help: "REPET with period_source=manual: the period",
+        changes_latency: false,
+    },
+    Spec {
+        id: "neighbours",
+        unit: "",
+        kind: Kind::Integer {
+            min: 1,
+            max: MAX_NEIGHBOURS,
+        },
+        help: "REPET-SIM: how many similar frames make the repeating model",
+        changes_latency: false,
+    },
+    Spec {
+        id: "min_spacing",
+        unit: "s",
+        kind: Kind::Float {
+            min: 0.0,
+            max: 10.0,
+        },
+        help: "REPET-SIM: least time between chosen frames",
+        changes_latency: false,
+    },
+    Spec {
+        id: "similarity_threshold",
+        unit: "",
+        kind: Kind::Float { min: 0.0, max: 1.0 },
+        help: "REPET-SIM: least cosine similarity of a chosen frame",
+        changes_latency: false,
+    },
 ];
+
+/// The most similar frames REPET-SIM may combine.
+pub const MAX_NEIGHBOURS: usize = 100;
 
 /// Why a `NAME=VALUE` setting was refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +411,9 @@ impl Spec {
                 .to_string(),
             Kind::FftSize => format!("one of {FFT_SIZES:?}"),
             Kind::Switch => "on or off".to_string(),
+            Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Choice(names) => format!("one of {}", names.join(", ")),
+            Kind::Steps(steps) => format!("one of {steps:?}"),
         }
     }
 
@@ -244,6 +438,27 @@ impl Spec {
                 } else {
                     Err(invalid())
                 }
+            }
+            Kind::Integer { min, max } => {
+                let n: usize = t.parse().map_err(|_| invalid())?;
+                if (min..=max).contains(&n) {
+                    Ok(n as f32)
+                } else {
+                    Err(invalid())
+                }
+            }
+            Kind::Choice(names) => names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(t))
+                .map(|i| i as f32)
+                .ok_or_else(invalid),
+            Kind::Steps(steps) => {
+                let v: f32 = t
+                    .trim_end_matches(self.unit)
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid())?;
+                steps.iter().copied().find(|s| *s == v).ok_or_else(invalid)
             }
             Kind::Float { min, max } => {
                 let v: f32 = t
@@ -283,24 +498,66 @@ impl Settings {
             "mask_power" => self.hpss.mask_power = value,
             "separation" => self.hpss.separation = value,
             "low_latency" => self.hpss.low_latency = value >= 0.5,
+            "buffer_length" => self.repet.buffer_s = value,
+            "lookahead" => self.repet.lookahead_s = value,
+            "high_pass" => self.repet.high_pass_hz = value,
+            "min_period" => self.repet.min_period_s = value,
+            "max_period" => self.repet.max_period_s = value,
+            "period_source" => {
+                self.repet.period_source = PeriodSource::ALL[(value as usize).min(2)]
+            }
+            "period_bars" => self.repet.period_bars = value,
+            "manual_period" => self.repet.manual_period_ms = value,
+            "neighbours" => self.repet.neighbours = value as usize,
+            "min_spacing" => self.repet.min_spacing_s = value,
+            "similarity_threshold" => self.repet.similarity_threshold = value,
             _ => debug_assert!(false, "no setting '{id}'"),
+        }
+    }
+
+    /// The value of a setting, as [`Settings::set`] takes it.
+    pub fn get(&self, id: &str) -> f32 {
+        let (h, r) = (&self.hpss, &self.repet);
+        match id {
+            "fft_size" => self.fft_size as f32,
+            "harmonic_width" => h.harmonic_width_ms,
+            "percussive_width" => h.percussive_width_hz,
+            "mask_power" => h.mask_power,
+            "separation" => h.separation,
+            "low_latency" => f32::from(u8::from(h.low_latency)),
+            "buffer_length" => r.buffer_s,
+            "lookahead" => r.lookahead_s,
+            "high_pass" => r.high_pass_hz,
+            "min_period" => r.min_period_s,
+            "max_period" => r.max_period_s,
+            "period_source" => r.period_source as usize as f32,
+            "period_bars" => r.period_bars,
+            "manual_period" => r.manual_period_ms,
+            "neighbours" => r.neighbours as f32,
+            "min_spacing" => r.min_spacing_s,
+            "similarity_threshold" => r.similarity_threshold,
+            _ => panic!("no setting '{id}'"),
         }
     }
 
     /// Whether `other` needs a new engine (different latency or buffer sizes) rather than a live update.
     pub fn needs_rebuild(&self, other: &Settings) -> bool {
-        self.algorithm != other.algorithm
-            || self.fft_size != other.fft_size
-            || self.hpss.low_latency != other.hpss.low_latency
-            || self.hpss.harmonic_width_ms != other.hpss.harmonic_width_ms && !self.hpss.low_latency
-            || self.hpss.has_residual() != other.hpss.has_residual()
+        let hpss = self.algorithm == Algorithm::Hpss
+            && (self.hpss.low_latency != other.hpss.low_latency
+                || self.hpss.harmonic_width_ms != other.hpss.harmonic_width_ms
+                    && !self.hpss.low_latency
+                || self.hpss.has_residual() != other.hpss.has_residual());
+        let repet = self.algorithm.is_repet()
+            && (self.repet.buffer_s != other.repet.buffer_s
+                || self.repet.lookahead_s != other.repet.lookahead_s);
+        self.algorithm != other.algorithm || self.fft_size != other.fft_size || hpss || repet
     }
 
     /// Number of stems the engine produces: 2, or 3 with a residual.
     pub fn stem_count(&self) -> usize {
         match self.algorithm {
             Algorithm::Hpss if self.hpss.has_residual() => 3,
-            Algorithm::Hpss => 2,
+            Algorithm::Hpss | Algorithm::Repet | Algorithm::RepetSim => 2,
         }
     }
 }
@@ -341,23 +598,32 @@ mod tests {
             Err(SettingError::Syntax(_))
         ));
         assert_eq!(Algorithm::parse("hpss"), Some(Algorithm::Hpss));
+        assert_eq!(Algorithm::parse("repet-sim"), Some(Algorithm::RepetSim));
+        s.set_from_str("period_source=tempo").unwrap();
+        s.set_from_str("period_bars=2").unwrap();
+        s.set_from_str("neighbours=40").unwrap();
+        assert_eq!(s.repet.period_source, PeriodSource::HostTempo);
+        assert_eq!(s.repet.period_bars, 2.0);
+        assert_eq!(s.repet.neighbours, 40);
+        assert!(s.set_from_str("period_bars=3").is_err());
+        assert!(s.set_from_str("neighbours=0").is_err());
+        assert!(s.set_from_str("period_source=guess").is_err());
     }
 
     #[test]
     fn defaults_lie_in_their_ranges() {
         let d = Settings::default();
-        let value = |id: &str| match id {
-            "fft_size" => d.fft_size as f32,
-            "harmonic_width" => d.hpss.harmonic_width_ms,
-            "percussive_width" => d.hpss.percussive_width_hz,
-            "mask_power" => d.hpss.mask_power,
-            "separation" => d.hpss.separation,
-            _ => 0.0,
-        };
         for spec in SPECS {
-            if let Kind::Float { min, max } = spec.kind {
-                assert!((min..=max).contains(&value(spec.id)), "{}", spec.id);
-            }
+            // Every default, written out and parsed back, is accepted and unchanged.
+            let v = d.get(spec.id);
+            let text = match spec.kind {
+                Kind::Choice(names) => names[v as usize].to_string(),
+                Kind::Switch => if v > 0.5 { "on" } else { "off" }.to_string(),
+                _ => format!("{v}"),
+            };
+            let mut s = d;
+            s.set_from_str(&format!("{}={text}", spec.id)).unwrap();
+            assert_eq!(s, d, "{}", spec.id);
         }
     }
 }

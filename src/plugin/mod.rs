@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::engine::{Engine, Settings, Stem};
+use crate::engine::{Engine, Settings, Stem, Tempo};
 use params::UnweaveParams;
 
 /// Bypass crossfades over this long, so toggling it never clicks.
@@ -50,6 +50,18 @@ const STEREO_AUX: [NonZeroU32; 3] = [new_nonzero_u32(2), new_nonzero_u32(2), new
 const MONO_AUX: [NonZeroU32; 3] = [new_nonzero_u32(1), new_nonzero_u32(1), new_nonzero_u32(1)];
 /// Names of the auxiliary outputs, in port order.
 pub const AUX_OUTPUT_NAMES: [&str; 3] = ["Foreground", "Background", "Residual"];
+
+/// The host's tempo in quarter notes per minute and its bar in quarter notes
+/// (6/8 is three), when it sends both.
+fn host_tempo(transport: &Transport) -> Option<Tempo> {
+    let bpm = transport.tempo?;
+    let numerator = transport.time_sig_numerator? as f64;
+    let denominator = transport.time_sig_denominator? as f64;
+    Some(Tempo {
+        bpm,
+        beats_per_bar: numerator * 4.0 / denominator,
+    })
+}
 
 impl Unweave {
     /// Gains of (foreground, background, residual) for a balance in −1 … 1: the side
@@ -168,6 +180,7 @@ impl Plugin for Unweave {
             context.request_restart();
             self.restart_requested = true;
         }
+        engine.set_tempo(host_tempo(context.transport()));
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };
         self.bypass_mix.set_target(self.sample_rate, bypass_target);
 

@@ -3,20 +3,70 @@
 
 use nice_plug::prelude::*;
 
-use crate::engine::{Algorithm, HpssSettings, Settings};
+use crate::engine::{Algorithm, HpssSettings, PeriodSource, RepetSettings, Settings};
 
 #[derive(Enum, Debug, PartialEq, Clone, Copy)]
 pub enum AlgorithmChoice {
     #[id = "hpss"]
     #[name = "HPSS"]
     Hpss,
+    #[id = "repet"]
+    #[name = "REPET"]
+    Repet,
+    #[id = "repet-sim"]
+    #[name = "REPET-SIM"]
+    RepetSim,
 }
 
 impl From<AlgorithmChoice> for Algorithm {
     fn from(a: AlgorithmChoice) -> Self {
         match a {
             AlgorithmChoice::Hpss => Algorithm::Hpss,
+            AlgorithmChoice::Repet => Algorithm::Repet,
+            AlgorithmChoice::RepetSim => Algorithm::RepetSim,
         }
+    }
+}
+
+#[derive(Enum, Debug, PartialEq, Clone, Copy)]
+pub enum PeriodSourceChoice {
+    #[id = "auto"]
+    #[name = "Auto"]
+    Auto,
+    #[id = "tempo"]
+    #[name = "Host tempo"]
+    HostTempo,
+    #[id = "manual"]
+    #[name = "Manual"]
+    Manual,
+}
+
+impl From<PeriodSourceChoice> for PeriodSource {
+    fn from(p: PeriodSourceChoice) -> Self {
+        match p {
+            PeriodSourceChoice::Auto => PeriodSource::Auto,
+            PeriodSourceChoice::HostTempo => PeriodSource::HostTempo,
+            PeriodSourceChoice::Manual => PeriodSource::Manual,
+        }
+    }
+}
+
+#[derive(Enum, Debug, PartialEq, Clone, Copy)]
+pub enum PeriodBars {
+    #[id = "1"]
+    #[name = "1 bar"]
+    One,
+    #[id = "2"]
+    #[name = "2 bars"]
+    Two,
+    #[id = "4"]
+    #[name = "4 bars"]
+    Four,
+}
+
+impl PeriodBars {
+    pub fn bars(self) -> f32 {
+        [1.0, 2.0, 4.0][self as usize]
     }
 }
 
@@ -72,6 +122,74 @@ pub struct UnweaveParams {
     pub separation: FloatParam,
     #[id = "low_latency"]
     pub low_latency: BoolParam,
+    #[id = "buffer_length"]
+    pub buffer_length: FloatParam,
+    #[id = "lookahead"]
+    pub lookahead: FloatParam,
+    #[id = "high_pass"]
+    pub high_pass: FloatParam,
+    #[id = "min_period"]
+    pub min_period: FloatParam,
+    #[id = "max_period"]
+    pub max_period: FloatParam,
+    #[id = "period_source"]
+    pub period_source: EnumParam<PeriodSourceChoice>,
+    #[id = "period_bars"]
+    pub period_bars: EnumParam<PeriodBars>,
+    #[id = "manual_period"]
+    pub manual_period: FloatParam,
+    #[id = "neighbours"]
+    pub neighbours: IntParam,
+    #[id = "min_spacing"]
+    pub min_spacing: FloatParam,
+    #[id = "similarity_threshold"]
+    pub similarity_threshold: FloatParam,
+}
+
+/// A parameter over `min ..= max` shown with `digits` decimals; `skew` spends more of
+/// the control's travel on the low end (for widths and times that matter most when small).
+fn ranged(
+    name: &str,
+    default: f32,
+    (min, max): (f32, f32),
+    skew: bool,
+    unit: &'static str,
+    digits: usize,
+) -> FloatParam {
+    let range = if skew {
+        FloatRange::Skewed {
+            min,
+            max,
+            factor: FloatRange::skew_factor(-1.0),
+        }
+    } else {
+        FloatRange::Linear { min, max }
+    };
+    FloatParam::new(name, default, range)
+        .with_unit(unit)
+        .with_value_to_string(formatters::v2s_f32_rounded(digits))
+}
+
+fn linear(
+    name: &str,
+    default: f32,
+    min: f32,
+    max: f32,
+    unit: &'static str,
+    digits: usize,
+) -> FloatParam {
+    ranged(name, default, (min, max), false, unit, digits)
+}
+
+fn skewed(
+    name: &str,
+    default: f32,
+    min: f32,
+    max: f32,
+    unit: &'static str,
+    digits: usize,
+) -> FloatParam {
+    ranged(name, default, (min, max), true, unit, digits)
 }
 
 fn level(name: &str) -> FloatParam {
@@ -90,30 +208,10 @@ fn level(name: &str) -> FloatParam {
     .with_string_to_value(formatters::s2v_f32_gain_to_db())
 }
 
-fn skewed(
-    name: &str,
-    default: f32,
-    min: f32,
-    max: f32,
-    unit: &'static str,
-    digits: usize,
-) -> FloatParam {
-    FloatParam::new(
-        name,
-        default,
-        FloatRange::Skewed {
-            min,
-            max,
-            factor: FloatRange::skew_factor(-1.0),
-        },
-    )
-    .with_unit(unit)
-    .with_value_to_string(formatters::v2s_f32_rounded(digits))
-}
-
 impl Default for UnweaveParams {
     fn default() -> Self {
         let d = HpssSettings::default();
+        let r = RepetSettings::default();
         Self {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             algorithm: EnumParam::new("Algorithm", AlgorithmChoice::Hpss),
@@ -159,6 +257,38 @@ impl Default for UnweaveParams {
             .with_value_to_string(formatters::v2s_f32_rounded(2)),
             separation: skewed("Separation factor", d.separation, 1.0, 10.0, "", 2),
             low_latency: BoolParam::new("Low latency", d.low_latency),
+            buffer_length: linear("Buffer length", r.buffer_s, 3.0, 40.0, " s", 1),
+            lookahead: linear("Lookahead", r.lookahead_s, 0.0, 10.0, " s", 2),
+            high_pass: skewed("High-pass", r.high_pass_hz, 0.0, 1000.0, " Hz", 0),
+            min_period: skewed("Min period", r.min_period_s, 0.1, 10.0, " s", 2),
+            max_period: skewed("Max period", r.max_period_s, 0.2, 13.0, " s", 2),
+            period_source: EnumParam::new("Period source", PeriodSourceChoice::Auto),
+            period_bars: EnumParam::new("Period bars", PeriodBars::One),
+            manual_period: skewed(
+                "Manual period",
+                r.manual_period_ms,
+                100.0,
+                13000.0,
+                " ms",
+                0,
+            ),
+            neighbours: IntParam::new(
+                "Neighbours",
+                r.neighbours as i32,
+                IntRange::Linear {
+                    min: 1,
+                    max: crate::engine::settings::MAX_NEIGHBOURS as i32,
+                },
+            ),
+            min_spacing: linear("Min spacing", r.min_spacing_s, 0.0, 10.0, " s", 2),
+            similarity_threshold: linear(
+                "Similarity threshold",
+                r.similarity_threshold,
+                0.0,
+                1.0,
+                "",
+                2,
+            ),
         }
     }
 }
@@ -175,6 +305,19 @@ impl UnweaveParams {
                 mask_power: self.mask_power.value(),
                 separation: self.separation.value(),
                 low_latency: self.low_latency.value(),
+            },
+            repet: RepetSettings {
+                buffer_s: self.buffer_length.value(),
+                lookahead_s: self.lookahead.value(),
+                high_pass_hz: self.high_pass.value(),
+                min_period_s: self.min_period.value(),
+                max_period_s: self.max_period.value(),
+                period_source: self.period_source.value().into(),
+                period_bars: self.period_bars.value().bars(),
+                manual_period_ms: self.manual_period.value(),
+                neighbours: self.neighbours.value() as usize,
+                min_spacing_s: self.min_spacing.value(),
+                similarity_threshold: self.similarity_threshold.value(),
             },
         }
     }
@@ -238,6 +381,24 @@ mod tests {
         check(&params.percussive_width, "percussive_width");
         check(&params.mask_power, "mask_power");
         check(&params.separation, "separation");
+        check(&params.buffer_length, "buffer_length");
+        check(&params.lookahead, "lookahead");
+        check(&params.high_pass, "high_pass");
+        check(&params.min_period, "min_period");
+        check(&params.max_period, "max_period");
+        check(&params.manual_period, "manual_period");
+        check(&params.min_spacing, "min_spacing");
+        check(&params.similarity_threshold, "similarity_threshold");
+        assert_eq!(
+            (
+                params.neighbours.preview_plain(0.0),
+                params.neighbours.preview_plain(1.0)
+            ),
+            (1, crate::engine::settings::MAX_NEIGHBOURS as i32)
+        );
+        for (i, bars) in crate::engine::settings::PERIOD_BARS.iter().enumerate() {
+            assert_eq!(PeriodBars::from_index(i).bars(), *bars);
+        }
         assert_eq!(
             params.settings(),
             Settings::default(),

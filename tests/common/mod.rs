@@ -153,3 +153,122 @@ pub fn settings_matrix() -> Vec<Settings> {
     }
     all
 }
+
+/// A loop that repeats every `period` seconds exactly (fractional samples included:
+/// every event is placed in continuous time), and a lead over it that never repeats.
+/// Returns `(loop, lead)`, mono, `len` samples at `sample_rate`.
+pub fn loop_and_lead(len: usize, sample_rate: f32, period: f64, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let sr = sample_rate as f64;
+    let mut s = seed | 1;
+    let mut rand = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // Events of one cycle: (onset in the cycle, frequency or 0 for a noise hit, decay, level).
+    let events: Vec<(f64, f64, f64, f64)> = (0..12)
+        .map(|i| {
+            let onset = rand() * period;
+            if i % 3 == 0 {
+                (onset, 0.0, 0.03 + 0.05 * rand(), 0.5)
+            } else {
+                let semitone = (rand() * 24.0).floor();
+                (
+                    onset,
+                    110.0 * 2f64.powf(semitone / 12.0),
+                    0.15 + 0.3 * rand(),
+                    0.3,
+                )
+            }
+        })
+        .collect();
+    let mut background = vec![0.0f32; len];
+    let cycles = (len as f64 / sr / period).ceil() as usize + 1;
+    for k in 0..cycles {
+        for (e, &(onset, freq, decay, level)) in events.iter().enumerate() {
+            let start = onset + k as f64 * period;
+            let first = (start * sr).ceil() as usize;
+            let last = (((start + 6.0 * decay) * sr) as usize).min(len);
+            for (t, b) in background.iter_mut().enumerate().take(last).skip(first) {
+                let u = t as f64 / sr - start;
+                let env = level * (-u / decay).exp();
+                let x = if freq > 0.0 {
+                    (2.0 * std::f64::consts::PI * freq * u).sin()
+                        + 0.5 * (4.0 * std::f64::consts::PI * freq * u).sin()
+                } else {
+                    // Noise that is a function of the time since the onset, so every
+                    // repetition of the hit is the same hit.
+                    let n = ((u * sr) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ e as u64;
+                    let n = n.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    (n >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+                };
+                *b += (env * x) as f32;
+            }
+        }
+    }
+    // The lead: notes of random pitch and length, none ever coming back.
+    let mut lead = vec![0.0f32; len];
+    let mut t0 = 0.0;
+    while t0 < len as f64 / sr {
+        let dur = 0.15 + 0.4 * rand();
+        let freq = 300.0 * 2f64.powf(rand() * 2.0);
+        let first = (t0 * sr) as usize;
+        let last = (((t0 + dur) * sr) as usize).min(len);
+        for (t, l) in lead.iter_mut().enumerate().take(last).skip(first) {
+            let u = t as f64 / sr - t0;
+            let env = (u / 0.01).min(1.0) * ((t0 + dur - t as f64 / sr) / 0.02).min(1.0);
+            let vibrato = 0.003 * (2.0 * std::f64::consts::PI * 5.0 * u).sin();
+            *l = (0.25 * env * (2.0 * std::f64::consts::PI * freq * u * (1.0 + vibrato)).sin())
+                as f32;
+        }
+        t0 += dur + 0.05 * rand();
+    }
+    (background, lead)
+}
+
+/// Settings of the rolling-buffer separators the invariant tests run through.
+pub fn repet_matrix() -> Vec<Settings> {
+    use unweave::engine::{Algorithm, PeriodSource};
+    let mut all = Vec::new();
+    for algorithm in [Algorithm::Repet, Algorithm::RepetSim] {
+        for fft_size in [512, 2048, 8192] {
+            for (lookahead_s, source) in [
+                (0.0, PeriodSource::Auto),
+                (0.4, PeriodSource::Auto),
+                (0.0, PeriodSource::Manual),
+            ] {
+                let mut s = Settings {
+                    algorithm,
+                    fft_size,
+                    ..Settings::default()
+                };
+                s.repet.buffer_s = 6.0;
+                s.repet.max_period_s = 2.0;
+                s.repet.lookahead_s = lookahead_s;
+                s.repet.period_source = source;
+                s.repet.manual_period_ms = 700.0;
+                all.push(s);
+            }
+        }
+    }
+    all
+}
+
+/// The largest difference between the sum of the three stems and the input delayed by
+/// `latency` (zero before it).
+pub fn reconstruction_error(out: &[Vec<Vec<f32>>; 3], input: &[Vec<f32>], latency: usize) -> f32 {
+    let mut worst = 0.0f32;
+    for c in 0..input.len() {
+        for t in 0..out[0][c].len() {
+            let sum = out[0][c][t] + out[1][c][t] + out[2][c][t];
+            let expected = if t >= latency {
+                input[c][t - latency]
+            } else {
+                0.0
+            };
+            worst = worst.max((sum - expected).abs());
+        }
+    }
+    worst
+}

@@ -1,0 +1,163 @@
+//! The rolling buffer of magnitude frames that REPET and REPET-SIM model the
+//! repeating background from.
+
+use super::median::{LANES, Lanes};
+
+/// Bins per analysis band: frames are compared (REPET-SIM's similarities, REPET's beat
+/// spectrum) on about 256 bands, whatever the FFT size. Comparing frames needs no finer
+/// resolution, and scanning a 24 s buffer of full frames every hop is bound by memory
+/// bandwidth (8 MB at FFT 2048) rather than arithmetic.
+pub fn analysis_pool(bins: usize) -> usize {
+    (bins / 256).max(1)
+}
+
+/// Sums `values` over consecutive runs of `pool` into `bands` (the last run may be short).
+pub fn pool_into(values: &[f32], pool: usize, bands: &mut [f32]) {
+    for (band, chunk) in bands.iter_mut().zip(values.chunks(pool)) {
+        *band = chunk.iter().sum();
+    }
+}
+
+/// The last `capacity` magnitude frames, each padded with zeros to whole groups of
+/// [`LANES`] bins so that the medians can read eight bins at a time. Frames are
+/// numbered from 0, the first frame of the stream; earlier ones do not exist.
+pub struct FrameHistory {
+    bins: usize,
+    groups: usize,
+    capacity: usize,
+    frames: Vec<Lanes>,
+    /// Each frame pooled into analysis bands (see [`analysis_pool`]), and its norm.
+    pool: usize,
+    bands: usize,
+    coarse: Vec<f32>,
+    norms: Vec<f32>,
+    count: usize,
+}
+
+impl FrameHistory {
+    pub fn new(bins: usize, capacity: usize) -> Self {
+        let groups = bins.div_ceil(LANES);
+        let pool = analysis_pool(bins);
+        let bands = bins.div_ceil(pool);
+        let mut history = Self {
+            bins,
+            groups,
+            capacity,
+            frames: vec![[0.0; LANES]; groups * capacity],
+            pool,
+            bands,
+            coarse: vec![0.0; bands * capacity],
+            norms: vec![0.0; capacity],
+            count: 0,
+        };
+        super::prefault(history.frames.as_flattened_mut());
+        super::prefault(&mut history.coarse);
+        history
+    }
+
+    pub fn push(&mut self, magnitude: &[f32]) {
+        let slot = self.count % self.capacity;
+        let row = &mut self.frames[slot * self.groups..(slot + 1) * self.groups];
+        row.as_flattened_mut()[..self.bins].copy_from_slice(magnitude);
+        let coarse = &mut self.coarse[slot * self.bands..(slot + 1) * self.bands];
+        pool_into(magnitude, self.pool, coarse);
+        self.norms[slot] = dot(coarse, coarse).sqrt();
+        self.count += 1;
+    }
+
+    /// Frames pushed so far; the newest is `count() − 1`.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The oldest frame still held.
+    pub fn oldest(&self) -> usize {
+        self.count.saturating_sub(self.capacity)
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Frame `n` (held: `oldest() ≤ n < count()`), in groups of [`LANES`] bins.
+    pub fn frame(&self, n: usize) -> &[Lanes] {
+        debug_assert!(n >= self.oldest() && n < self.count);
+        let slot = n % self.capacity;
+        &self.frames[slot * self.groups..(slot + 1) * self.groups]
+    }
+
+    /// Frame `n` pooled into analysis bands.
+    pub fn coarse(&self, n: usize) -> &[f32] {
+        let slot = n % self.capacity;
+        &self.coarse[slot * self.bands..(slot + 1) * self.bands]
+    }
+
+    /// Euclidean norm of [`Self::coarse`] of frame `n`.
+    pub fn norm(&self, n: usize) -> f32 {
+        self.norms[n % self.capacity]
+    }
+
+    /// The frame at fractional position `x`, linearly interpolated between its two
+    /// neighbours (both held), into `out`.
+    pub fn interpolate(&self, x: f64, out: &mut [Lanes]) {
+        let below = x.floor() as usize;
+        let frac = (x - below as f64) as f32;
+        let a = self.frame(below);
+        if frac == 0.0 {
+            out.copy_from_slice(a);
+            return;
+        }
+        let b = self.frame(below + 1);
+        for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+            for l in 0..LANES {
+                o[l] = a[l] + frac * (b[l] - a[l]);
+            }
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.frames.fill([0.0; LANES]);
+        self.coarse.fill(0.0);
+        self.norms.fill(0.0);
+        self.count = 0;
+    }
+}
+
+/// Dot product in eight partial sums, which the compiler keeps in vector registers
+/// (a single running sum would force one addition after another).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for l in 0..LANES {
+            sums[l] += x[l] * y[l];
+        }
+    }
+    let rest: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
+    sums.iter().sum::<f32>() + rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_newest_frames_and_interpolates() {
+        let mut h = FrameHistory::new(3, 4);
+        for n in 0..6 {
+            h.push(&[n as f32, 10.0 * n as f32, 1.0]);
+        }
+        assert_eq!((h.oldest(), h.count()), (2, 6));
+        assert_eq!(&h.frame(5)[0][..3], &[5.0, 50.0, 1.0]);
+        let mut out = vec![[0.0; LANES]; 1];
+        h.interpolate(3.25, &mut out);
+        assert_eq!(&out[0][..3], &[3.25, 32.5, 1.0]);
+        assert!((h.norm(2) - (4.0f32 + 400.0 + 1.0).sqrt()).abs() < 1e-5);
+        let mut bands = [0.0; 3];
+        pool_into(&[1.0, 2.0, 3.0, 4.0, 5.0], 2, &mut bands);
+        assert_eq!(bands, [3.0, 7.0, 5.0]);
+        assert_eq!(dot(&[1.0; 19], &[2.0; 19]), 38.0);
+    }
+}

@@ -1,0 +1,138 @@
+//! REPET-SIM in real time: the repeating background from the most similar frames.
+//!
+//! Repetition need not be periodic (Rafii & Pardo, ISMIR 2012): a chorus comes back
+//! after a verse, a riff after a break. For the frame being masked, its cosine
+//! similarity with every frame of the rolling buffer is computed; the `neighbours`
+//! most similar local maxima, at least `min_spacing` apart from each other and from
+//! the frame itself and above a threshold, are the repetitions, and their median is
+//! the repeating model. Mask and high-pass rule as REPET ([`super::repet`]).
+//!
+//! Past frames are always there; with a lookahead the frames up to the newest count
+//! too. A frame with no similar frame yet (the first second of a stream) is all
+//! background, as in nussl.
+//!
+//! There is nothing to share with the beat spectrum: REPET-SIM compares the *masked*
+//! frame with the buffer, REPET's beat spectrum the *newest* one, in power.
+//! Similarities are taken on the frames pooled into analysis bands
+//! ([`super::history::analysis_pool`]); the model is made of the full frames.
+
+use super::history::dot;
+use super::median::{LANES, Lanes, lower_median};
+use super::repet::{Rolling, history_capacity};
+use super::separator::Separator;
+use super::settings::{MAX_NEIGHBOURS, RepetSettings};
+
+pub struct RepetSim {
+    rolling: Rolling,
+    /// Similarity of the masked frame with each held frame, by frame number mod capacity.
+    similarity: Vec<f32>,
+    /// Local maxima of the similarity: `(similarity, frame)`.
+    candidates: Vec<(f32, usize)>,
+    chosen: Vec<usize>,
+    window: Vec<Lanes>,
+    model: Vec<Lanes>,
+}
+
+impl RepetSim {
+    pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
+        let rolling = Rolling::new(settings, sample_rate, fft_size);
+        let capacity = history_capacity(&settings, sample_rate, rolling.hop);
+        let groups = rolling.history.groups();
+        // Filled once so that their pages are mapped before audio runs; emptied below.
+        let mut candidates = vec![(0.0, 0); capacity];
+        candidates.clear();
+        let mut chosen = vec![0; MAX_NEIGHBOURS];
+        chosen.clear();
+        Self {
+            rolling,
+            similarity: vec![0.0; capacity],
+            candidates,
+            chosen,
+            window: vec![[0.0; LANES]; MAX_NEIGHBOURS],
+            model: vec![[0.0; LANES]; groups],
+        }
+    }
+
+    /// Applies settings while audio runs, without allocating (the buffer length and
+    /// lookahead stay as built).
+    pub fn set_settings(&mut self, settings: RepetSettings) {
+        self.rolling.set_settings(RepetSettings {
+            neighbours: settings.neighbours.clamp(1, MAX_NEIGHBOURS),
+            ..settings
+        });
+    }
+
+    /// Picks the repetitions of frame `masked` among the held frames into `chosen`.
+    fn choose(&mut self, masked: usize) {
+        let (oldest, newest) = (
+            self.rolling.history.oldest(),
+            self.rolling.history.count() - 1,
+        );
+        let capacity = self.similarity.len();
+        let spacing = self
+            .rolling
+            .frames(self.rolling.settings.min_spacing_s)
+            .max(1);
+        let frame = self.rolling.history.coarse(masked);
+        let norm = self.rolling.history.norm(masked);
+        for t in oldest..=newest {
+            let n = norm * self.rolling.history.norm(t);
+            self.similarity[t % capacity] = if masked.abs_diff(t) < spacing || n <= 0.0 {
+                -1.0
+            } else {
+                dot(frame, self.rolling.history.coarse(t)) / n
+            };
+        }
+        let similarity = |t: usize| self.similarity[t % capacity];
+        self.candidates.clear();
+        let threshold = self.rolling.settings.similarity_threshold;
+        for t in oldest..=newest {
+            let s = similarity(t);
+            let rises = t == oldest || s >= similarity(t - 1);
+            let falls = t == newest || s > similarity(t + 1);
+            if rises && falls && s > 0.0 && s >= threshold {
+                self.candidates.push((s, t));
+            }
+        }
+        self.candidates
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.chosen.clear();
+        for &(_, t) in &self.candidates {
+            if self.chosen.len() == self.rolling.settings.neighbours {
+                break;
+            }
+            if self.chosen.iter().all(|&c| c.abs_diff(t) >= spacing) {
+                self.chosen.push(t);
+            }
+        }
+    }
+}
+
+impl Separator for RepetSim {
+    fn lookahead(&self) -> usize {
+        self.rolling.lookahead
+    }
+
+    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+        let Some(masked) = self.rolling.push(magnitude, foreground) else {
+            return;
+        };
+        self.choose(masked);
+        if self.chosen.is_empty() {
+            // Nothing repeats (yet): all background.
+            foreground[..self.rolling.bins].fill(0.0);
+            return;
+        }
+        for g in 0..self.rolling.history.groups() {
+            let history = &self.rolling.history;
+            let rows = self.chosen.iter().map(|&t| &history.frame(t)[g]);
+            self.model[g] = lower_median(rows, &mut self.window);
+        }
+        self.rolling
+            .mask(masked, self.model.as_flattened(), foreground);
+    }
+
+    fn reset(&mut self) {
+        self.rolling.history.reset();
+    }
+}
