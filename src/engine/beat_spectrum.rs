@@ -21,10 +21,10 @@
 //! 44.1 kHz) whatever the FFT size and sample rate, so the cost of the beat spectrum
 //! per second of audio does not grow at small hops.
 
-use super::history::{analysis_pool, dot};
+use super::history::{analysis_decimation, analysis_pool, dot};
 
-/// Target duration of one beat frame.
-const BEAT_FRAME_SECONDS: f64 = 512.0 / 44_100.0;
+#[cfg(test)]
+const BEAT_FRAME_SECONDS: f64 = super::history::ANALYSIS_STEP_SECONDS;
 /// Shortest window a lag is judged on: a period of half a second judged on half a
 /// second of pairs would follow every passing coincidence.
 const MIN_WINDOW_SECONDS: f64 = 1.5;
@@ -63,7 +63,7 @@ impl BeatSpectrum {
     /// A beat spectrum for frames of `bins` bins (pooled into analysis bands) arriving every `hop_seconds`, with lags
     /// up to `max_lag_seconds`.
     pub fn new(bins: usize, hop_seconds: f64, max_lag_seconds: f64) -> Self {
-        let decimation = ((BEAT_FRAME_SECONDS / hop_seconds).round() as usize).max(1);
+        let decimation = analysis_decimation(hop_seconds);
         let beat_seconds = hop_seconds * decimation as f64;
         let max_lag = ((max_lag_seconds / beat_seconds).ceil() as usize).max(2) + 1;
         let min_window = (MIN_WINDOW_SECONDS / beat_seconds).ceil() as usize;

@@ -11,6 +11,16 @@ pub fn analysis_pool(bins: usize) -> usize {
     (bins / 256).max(1)
 }
 
+/// Duration of an analysis step: frames are compared at about this spacing (one hop of
+/// 512 at 44.1 kHz), so that the cost of comparing a buffer of seconds does not grow
+/// at small hops or high sample rates.
+pub const ANALYSIS_STEP_SECONDS: f64 = 512.0 / 44_100.0;
+
+/// Hops per analysis step for hops of `hop_seconds` (at least one).
+pub fn analysis_decimation(hop_seconds: f64) -> usize {
+    ((ANALYSIS_STEP_SECONDS / hop_seconds).round() as usize).max(1)
+}
+
 /// Sums `values` over consecutive runs of `pool` into `bands` (the last run may be short).
 pub fn pool_into(values: &[f32], pool: usize, bands: &mut [f32]) {
     for (band, chunk) in bands.iter_mut().zip(values.chunks(pool)) {

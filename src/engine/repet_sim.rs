@@ -16,7 +16,7 @@
 //! Similarities are taken on the frames pooled into analysis bands
 //! ([`super::history::analysis_pool`]); the model is made of the full frames.
 
-use super::history::dot;
+use super::history::{analysis_decimation, dot};
 use super::median::{LANES, Lanes, lower_median};
 use super::repet::{Rolling, history_capacity};
 use super::separator::Separator;
@@ -24,6 +24,8 @@ use super::settings::{MAX_NEIGHBOURS, RepetSettings};
 
 pub struct RepetSim {
     rolling: Rolling,
+    /// Frames per analysis step (see [`super::history::analysis_decimation`]).
+    step: usize,
     /// Similarity of the masked frame with each held frame, by frame number mod capacity.
     similarity: Vec<f32>,
     /// Local maxima of the similarity: `(similarity, frame)`.
@@ -44,6 +46,7 @@ impl RepetSim {
         let mut chosen = vec![0; MAX_NEIGHBOURS];
         chosen.clear();
         Self {
+            step: analysis_decimation(rolling.hop as f64 / sample_rate as f64),
             rolling,
             similarity: vec![0.0; capacity],
             candidates,
@@ -64,6 +67,8 @@ impl RepetSim {
 
     /// Picks the repetitions of frame `masked` among the held frames into `chosen`.
     fn choose(&mut self, masked: usize) {
+        self.candidates.clear();
+        self.chosen.clear();
         let (oldest, newest) = (
             self.rolling.history.oldest(),
             self.rolling.history.count() - 1,
@@ -73,9 +78,19 @@ impl RepetSim {
             .rolling
             .frames(self.rolling.settings.min_spacing_s)
             .max(1);
+        // Candidates are scanned on the analysis grid (every frame at the usual hops,
+        // every fourth at FFT 512), then each chosen one is moved to the best frame
+        // around it: the scan is the costly part, the alignment matters to the model.
+        let step = self.step;
+        let (held_first, held_last) = (oldest, newest);
+        let oldest = oldest.next_multiple_of(step);
+        if oldest > newest {
+            return;
+        }
+        let newest = newest - (newest - oldest) % step;
         let frame = self.rolling.history.coarse(masked);
         let norm = self.rolling.history.norm(masked);
-        for t in oldest..=newest {
+        for t in (oldest..=newest).step_by(step) {
             let n = norm * self.rolling.history.norm(t);
             self.similarity[t % capacity] = if masked.abs_diff(t) < spacing || n <= 0.0 {
                 -1.0
@@ -86,10 +101,10 @@ impl RepetSim {
         let similarity = |t: usize| self.similarity[t % capacity];
         self.candidates.clear();
         let threshold = self.rolling.settings.similarity_threshold;
-        for t in oldest..=newest {
+        for t in (oldest..=newest).step_by(step) {
             let s = similarity(t);
-            let rises = t == oldest || s >= similarity(t - 1);
-            let falls = t == newest || s > similarity(t + 1);
+            let rises = t == oldest || s >= similarity(t - step);
+            let falls = t == newest || s > similarity(t + step);
             if rises && falls && s > 0.0 && s >= threshold {
                 self.candidates.push((s, t));
             }
@@ -103,6 +118,24 @@ impl RepetSim {
             }
             if self.chosen.iter().all(|&c| c.abs_diff(t) >= spacing) {
                 self.chosen.push(t);
+            }
+        }
+        if step > 1 {
+            let history = &self.rolling.history;
+            let similarity = |t: usize| {
+                let n = norm * history.norm(t);
+                if masked.abs_diff(t) < spacing || n <= 0.0 {
+                    -1.0
+                } else {
+                    dot(frame, history.coarse(t)) / n
+                }
+            };
+            for c in &mut self.chosen {
+                let around =
+                    c.saturating_sub(step - 1).max(held_first)..=(*c + step - 1).min(held_last);
+                *c = around
+                    .max_by(|&a, &b| similarity(a).total_cmp(&similarity(b)))
+                    .unwrap_or(*c);
             }
         }
     }
