@@ -259,3 +259,68 @@ fn eval_scores_a_stem_against_its_reference() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("frames long"));
 }
+
+#[test]
+fn repet_and_repet_sim_write_foreground_and_background_with_the_latency_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in-loop.wav");
+    let rate = 44_100u32;
+    let len = 6 * rate as usize;
+    let (bg, lead) = common::loop_and_lead(len, rate as f32, 0.9, 77);
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&input, spec).unwrap();
+    for t in 0..len {
+        w.write_sample(bg[t] + lead[t]).unwrap();
+    }
+    w.finalize().unwrap();
+    let (mix, _) = common::read_wav(&input);
+    for (algorithm, extra) in [("repet", "lookahead=0.5"), ("repet-sim", "neighbours=10")] {
+        let out_dir = format!("out-{algorithm}");
+        let out = unweave(
+            &[
+                "separate",
+                "-q",
+                "in-loop.wav",
+                "--algorithm",
+                algorithm,
+                "--set",
+                extra,
+                "-o",
+                &out_dir,
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{algorithm}: {}", stderr(&out));
+        let stems = dir.path().join(&out_dir);
+        let (f, _) = common::read_wav(&stems.join("in-loop.foreground.wav"));
+        let (b, _) = common::read_wav(&stems.join("in-loop.background.wav"));
+        assert_eq!((f[0].len(), b[0].len()), (len, len), "{algorithm}");
+        let worst = (0..len)
+            .map(|t| (f[0][t] + b[0][t] - mix[0][t]).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 1e-5,
+            "{algorithm}: stems do not sum to the input ({worst})"
+        );
+        // The lead is in the foreground: once something repeats, the foreground is
+        // closer to the lead than the mix is.
+        let settled = rate as usize * 3..len;
+        let gain = unweave::metrics::sdr(&lead[settled.clone()], &f[0][settled.clone()])
+            - unweave::metrics::sdr(&lead[settled.clone()], &mix[0][settled.clone()]);
+        eprintln!("{algorithm}: foreground {gain:.2} dB closer to the lead than the mix");
+        assert!(
+            gain > 3.0,
+            "{algorithm}: foreground only {gain:.2} dB closer to the lead than the mix"
+        );
+        assert_eq!(
+            std::fs::read_dir(&stems).unwrap().count(),
+            2,
+            "{algorithm}: two stems, nothing else"
+        );
+    }
+}
