@@ -14,8 +14,8 @@
 //! **Fractional periods.** Periods are rarely whole frames; a repetition at a
 //! fractional position is interpolated between its two neighbouring frames.
 //!
-//! **Warm-up.** Until a period is known (about two shortest periods into the stream
-//! in Auto mode) and for frames with no repetition in the buffer yet, the model is the
+//! **Warm-up.** Until a period is known (one and a half shortest periods into the
+//! stream in Auto mode) and for frames with no repetition in the buffer yet, the model is the
 //! frame itself: everything is background and the foreground is silent. So the stems
 //! start as "all repeating" and the lead appears as soon as something repeats; nothing
 //! clicks, nothing is dropped, the stems still sum to the input.
@@ -259,8 +259,9 @@ impl Separator for Repet {
         let found = self.current_period();
         let slots = self.periods.len();
         self.periods[newest % slots] = found.unwrap_or(f64::NAN);
-        // The estimate whose windows (three periods back from where it was made) are
-        // centred on the masked frame: made 1.5 periods after it, or the newest.
+        // The estimate made 1.5 periods after the masked frame (its pairs reach two
+        // periods back, so it has heard the masked frame and a repetition past it),
+        // or the newest when that is sooner.
         self.period = found.map(|p| {
             let ahead = ((1.5 * p).round() as usize).min(self.rolling.lookahead);
             match (newest + ahead).checked_sub(self.rolling.lookahead) {
