@@ -85,6 +85,11 @@ impl FrameHistory {
         self.count.saturating_sub(self.capacity)
     }
 
+    /// Frames held at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub fn groups(&self) -> usize {
         self.groups
     }

@@ -16,9 +16,9 @@
 //! Similarities are taken on the frames pooled into analysis bands
 //! ([`super::history::analysis_pool`]); the model is made of the full frames.
 
-use super::history::{analysis_decimation, dot};
+use super::history::{FrameHistory, analysis_decimation, dot};
 use super::median::{LANES, Lanes, lower_median};
-use super::repet::{Rolling, history_capacity};
+use super::repet::Rolling;
 use super::separator::Separator;
 use super::settings::{MAX_NEIGHBOURS, RepetSettings};
 
@@ -38,7 +38,7 @@ pub struct RepetSim {
 impl RepetSim {
     pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
         let rolling = Rolling::new(settings, sample_rate, fft_size);
-        let capacity = history_capacity(&settings, sample_rate, rolling.hop);
+        let capacity = rolling.history.capacity();
         let groups = rolling.history.groups();
         // Filled once so that their pages are mapped before audio runs; emptied below.
         let mut candidates = vec![(0.0, 0); capacity];
@@ -88,30 +88,21 @@ impl RepetSim {
             return;
         }
         let newest = newest - (newest - oldest) % step;
-        let frame = self.rolling.history.coarse(masked);
-        let norm = self.rolling.history.norm(masked);
         for t in (oldest..=newest).step_by(step) {
-            let n = norm * self.rolling.history.norm(t);
-            self.similarity[t % capacity] = if masked.abs_diff(t) < spacing || n <= 0.0 {
-                -1.0
-            } else {
-                dot(frame, self.rolling.history.coarse(t)) / n
-            };
+            self.similarity[t % capacity] = similarity(&self.rolling.history, masked, t, spacing);
         }
-        let similarity = |t: usize| self.similarity[t % capacity];
-        self.candidates.clear();
+        let similarity_at = |t: usize| self.similarity[t % capacity];
         let threshold = self.rolling.settings.similarity_threshold;
         for t in (oldest..=newest).step_by(step) {
-            let s = similarity(t);
-            let rises = t == oldest || s >= similarity(t - step);
-            let falls = t == newest || s > similarity(t + step);
+            let s = similarity_at(t);
+            let rises = t == oldest || s >= similarity_at(t - step);
+            let falls = t == newest || s > similarity_at(t + step);
             if rises && falls && s > 0.0 && s >= threshold {
                 self.candidates.push((s, t));
             }
         }
         self.candidates
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        self.chosen.clear();
         for &(_, t) in &self.candidates {
             if self.chosen.len() == self.rolling.settings.neighbours {
                 break;
@@ -122,14 +113,7 @@ impl RepetSim {
         }
         if step > 1 {
             let history = &self.rolling.history;
-            let similarity = |t: usize| {
-                let n = norm * history.norm(t);
-                if masked.abs_diff(t) < spacing || n <= 0.0 {
-                    -1.0
-                } else {
-                    dot(frame, history.coarse(t)) / n
-                }
-            };
+            let similarity = |t: usize| similarity(history, masked, t, spacing);
             for c in &mut self.chosen {
                 let around =
                     c.saturating_sub(step - 1).max(held_first)..=(*c + step - 1).min(held_last);
@@ -138,6 +122,17 @@ impl RepetSim {
                     .unwrap_or(*c);
             }
         }
+    }
+}
+
+/// Cosine similarity of frame `masked` with frame `t` on their analysis bands; −1 (never
+/// chosen) within `spacing` of the masked frame or for a silent frame.
+fn similarity(history: &FrameHistory, masked: usize, t: usize, spacing: usize) -> f32 {
+    let n = history.norm(masked) * history.norm(t);
+    if masked.abs_diff(t) < spacing || n <= 0.0 {
+        -1.0
+    } else {
+        dot(history.coarse(masked), history.coarse(t)) / n
     }
 }
 
