@@ -87,6 +87,39 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // What the open editor costs: spectrogram columns, meters, beat-spectrum copies
+    // (the queue is drained every second of audio, as an editor painting would).
+    {
+        use ringbuf::traits::Consumer;
+        use unweave::editor::feed::{Feed, Publisher};
+        let (feed, producer, mut columns) = Feed::new();
+        let mut publisher = Publisher::new(
+            feed.clone(),
+            producer,
+            nice_plug_egui::RepaintNotifier::new(),
+        );
+        let mut engine = Engine::new(Settings::default(), SR, 2, BLOCK).unwrap();
+        publisher.activate(&engine, SR);
+        publisher.set_open(true);
+        group.bench_function("hpss_defaults_editor_open", |b| {
+            b.iter(|| {
+                engine.reset();
+                let mut acc = 0.0;
+                for start in (0..len).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(len);
+                    let block = [&input[0][start..end], &input[1][start..end]];
+                    engine.process_observed(&block, &mut publisher);
+                    publisher.block(&engine, &block);
+                    acc += engine.stem(unweave::engine::Stem::Foreground, 0)[0];
+                    if start % (SR as usize) < BLOCK {
+                        columns.clear();
+                        feed.take_meters();
+                    }
+                }
+                black_box(acc)
+            })
+        });
+    }
     // The rolling-buffer separators, timed on a full 24 s buffer (primed once, then the
     // stream goes on), over a 1 s loop with noise on top: 24 repetitions in the buffer,
     // near the most the repeating model takes, so this is their costly case.

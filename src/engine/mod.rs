@@ -85,6 +85,53 @@ impl Stem {
     pub const ALL: [Stem; 3] = [Stem::Foreground, Stem::Background, Stem::Residual];
 }
 
+/// One analysed frame as the separator split it, for views such as a spectrogram
+/// with the masks laid over it. All slices are `fft_size / 2 + 1` bins long.
+pub struct FrameView<'a> {
+    /// The magnitude of the frame the masks belong to (channels linked: the root of
+    /// the summed power); with lookahead, that frame is `lookahead` hops old.
+    pub magnitude: &'a [f32],
+    /// The share of each bin that goes to the foreground.
+    pub foreground: &'a [f32],
+    /// The share that goes to the residual, when the settings have one.
+    pub residual: Option<&'a [f32]>,
+}
+
+/// Receives every frame [`Engine::process_observed`] masks, on the audio thread: it
+/// must not allocate, lock or block.
+pub trait FrameObserver {
+    /// `false` skips building the views altogether (an editor that is closed).
+    fn wants_frames(&self) -> bool {
+        true
+    }
+    fn frame(&mut self, view: &FrameView<'_>);
+}
+
+/// No observer: [`Engine::process`] builds no views.
+impl FrameObserver for () {
+    fn wants_frames(&self) -> bool {
+        false
+    }
+    fn frame(&mut self, _: &FrameView<'_>) {}
+}
+
+/// The latency, in samples, of an engine built with `settings` at `sample_rate`,
+/// without building one: what a latency-changing setting will cost once applied.
+pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
+    let n = settings.fft_size;
+    let hop = n / stft::OVERLAP;
+    let lookahead = match settings.algorithm {
+        Algorithm::Hpss if settings.hpss.low_latency => 0,
+        Algorithm::Hpss => {
+            (hpss::harmonic_frames(settings.hpss.harmonic_width_ms, sample_rate, hop) - 1) / 2
+        }
+        Algorithm::Repet | Algorithm::RepetSim => {
+            repet::frames_of(settings.repet.lookahead_s, sample_rate, hop)
+        }
+    };
+    n + lookahead * hop
+}
+
 /// Why an engine could not be built.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
@@ -164,6 +211,8 @@ pub struct Engine {
     spectra: Vec<Vec<Complex<f32>>>,
 
     magnitude: Vec<f32>,
+    /// The magnitude of the masked frame, for [`FrameView`] when there is lookahead.
+    view_magnitude: Vec<f32>,
     mask_foreground: Vec<f32>,
     mask_residual: Vec<f32>,
     time: Vec<f32>,
@@ -252,6 +301,7 @@ impl Engine {
             dry_pos: 0,
             spectra: Vec::new(),
             magnitude: vec![0.0; bins],
+            view_magnitude: vec![0.0; bins],
             mask_foreground: vec![0.0; bins],
             mask_residual: vec![0.0; bins],
             time: vec![0.0; n],
@@ -261,6 +311,10 @@ impl Engine {
         };
         engine.lookahead = engine.separator.as_dyn().lookahead();
         engine.latency = n + engine.lookahead * hop;
+        debug_assert!(
+            engine.custom() || engine.latency == latency_of(&engine.settings, sample_rate),
+            "latency_of disagrees with the separator"
+        );
         engine.dry = vec![vec![0.0; engine.latency]; channels];
         engine.spectra = vec![vec![Complex::default(); (engine.lookahead + 1) * bins]; channels];
         for buf in engine
@@ -299,6 +353,10 @@ impl Engine {
 
     pub fn hop(&self) -> usize {
         self.stft.hop
+    }
+
+    fn custom(&self) -> bool {
+        matches!(self.separator, AnySeparator::Custom(_))
     }
 
     /// Whether the residual stem carries anything (it is silent otherwise).
@@ -373,6 +431,15 @@ impl Engine {
     /// Processes one block (every channel the same length, at most `max_block`);
     /// read the stems with [`Engine::stem`].
     pub fn process<S: AsRef<[f32]>>(&mut self, input: &[S]) {
+        self.process_observed(input, &mut ());
+    }
+
+    /// [`Engine::process`], showing `observer` every frame masked during the block.
+    pub fn process_observed<S: AsRef<[f32]>, O: FrameObserver>(
+        &mut self,
+        input: &[S],
+        observer: &mut O,
+    ) {
         assert_eq!(input.len(), self.channels, "one input slice per channel");
         let len = input[0].as_ref().len();
         assert!(
@@ -408,7 +475,7 @@ impl Engine {
             self.since_frame += run;
             if self.since_frame == hop {
                 self.since_frame = 0;
-                self.frame();
+                self.frame(observer);
             }
         }
         self.out_len = len;
@@ -419,7 +486,7 @@ impl Engine {
         &self.out[stem as usize][channel][..self.out_len]
     }
 
-    fn frame(&mut self) {
+    fn frame<O: FrameObserver>(&mut self, observer: &mut O) {
         let n = self.stft.size;
         let bins = self.stft.bins();
         let newest = self.frames % (self.lookahead + 1);
@@ -452,6 +519,10 @@ impl Engine {
             &mut self.mask_residual,
         );
 
+        if observer.wants_frames() {
+            self.observe(masked, observer);
+        }
+
         for c in 0..self.channels {
             let frame = &self.spectra[c][masked * bins..(masked + 1) * bins];
             Self::synthesise(
@@ -475,6 +546,30 @@ impl Engine {
                 );
             }
         }
+    }
+
+    fn observe<O: FrameObserver>(&mut self, masked: usize, observer: &mut O) {
+        let bins = self.stft.bins();
+        let magnitude = if self.lookahead == 0 {
+            &self.magnitude
+        } else {
+            self.view_magnitude.fill(0.0);
+            for spectra in &self.spectra[..self.channels] {
+                let frame = &spectra[masked * bins..(masked + 1) * bins];
+                for (m, x) in self.view_magnitude.iter_mut().zip(frame) {
+                    *m += x.norm_sqr();
+                }
+            }
+            for m in &mut self.view_magnitude {
+                *m = m.sqrt();
+            }
+            &self.view_magnitude
+        };
+        observer.frame(&FrameView {
+            magnitude,
+            foreground: &self.mask_foreground,
+            residual: self.has_residual.then_some(&self.mask_residual[..]),
+        });
     }
 
     /// Masks `frame`, transforms it back and overlap-adds it at `pos` onwards.

@@ -12,9 +12,14 @@ pub mod params;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use nice_plug::prelude::*;
+use nice_plug_egui::EguiEditorState;
+use nice_plug_egui::RepaintNotifier;
+use ringbuf::HeapCons;
 
+use crate::editor::feed::{Column, Feed, Publisher};
 use crate::engine::{Engine, Settings, Stem, Tempo};
 use params::UnweaveParams;
 
@@ -28,16 +33,31 @@ pub struct Unweave {
     /// A latency-changing setting is waiting for the host to re-activate us.
     restart_requested: bool,
     bypass_mix: Smoother<f32>,
+
+    editor_state: Arc<EguiEditorState>,
+    feed: Arc<Feed>,
+    /// What the editor shows, published from `process` while the editor is open.
+    publisher: Publisher,
+    /// The editor's end of the spectrogram queue, until the editor is built.
+    columns: Option<HeapCons<Column>>,
+    repaint: RepaintNotifier,
 }
 
 impl Default for Unweave {
     fn default() -> Self {
+        let (feed, producer, consumer) = Feed::new();
+        let repaint = RepaintNotifier::new();
         Self {
             params: Arc::new(UnweaveParams::default()),
             engine: None,
             sample_rate: 44_100.0,
             restart_requested: false,
             bypass_mix: Smoother::new(SmoothingStyle::Linear(BYPASS_FADE_MS)),
+            editor_state: crate::editor::default_state(),
+            publisher: Publisher::new(feed.clone(), producer, repaint.clone()),
+            feed,
+            columns: Some(consumer),
+            repaint,
         }
     }
 }
@@ -115,12 +135,22 @@ impl Plugin for Unweave {
 
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<crate::editor::UnweaveEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        crate::editor::create(
+            self.params.clone(),
+            self.feed.clone(),
+            self.columns.take()?,
+            self.editor_state.clone(),
+            self.repaint.clone(),
+        )
     }
 
     fn activate(
@@ -144,6 +174,7 @@ impl Plugin for Unweave {
             }
         };
         context.set_latency_samples(engine.latency() as u32);
+        self.publisher.activate(&engine, config.sample_rate);
         self.sample_rate = config.sample_rate;
         self.engine = Some(engine);
         self.restart_requested = false;
@@ -179,6 +210,7 @@ impl Plugin for Unweave {
         if !engine.update(&self.params.settings()) && !self.restart_requested {
             context.request_restart();
             self.restart_requested = true;
+            self.feed.restart_pending.store(true, Ordering::Relaxed);
         }
         engine.set_tempo(host_tempo(context.transport()));
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };
@@ -186,7 +218,9 @@ impl Plugin for Unweave {
 
         let len = buffer.samples();
         let main = buffer.as_slice();
-        engine.process(&*main);
+        self.publisher.set_open(self.editor_state.is_open());
+        engine.process_observed(&*main, &mut self.publisher);
+        self.publisher.block(engine, &*main);
 
         for (port, stem) in aux.outputs.iter_mut().zip(Stem::ALL) {
             for (c, out) in port.as_slice().iter_mut().enumerate() {

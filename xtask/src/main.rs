@@ -82,7 +82,76 @@ fn install() -> Result<()> {
     Ok(())
 }
 
+/// Debian packages the tests need beyond Rust: Xvfb and Mesa's software OpenGL to
+/// open the editor headless, X11 client libraries the editor loads at run time, and
+/// the ALSA and JACK headers for the standalone application.
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "libgl1",
+    "libgl1-mesa-dri",
+    "libglx-mesa0",
+    "libx11-xcb1",
+    "libxcb1",
+    "libxkbcommon-x11-0",
+    "libasound2-dev",
+    "libjack-jackd2-dev",
+    "pkg-config",
+];
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+/// Installs the missing [`TEST_PACKAGES`] with apt-get (through sudo unless root).
+fn install_test_packages() -> Result<()> {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("not a Debian-like system: install Xvfb, Mesa and the ALSA headers yourself");
+        return Ok(());
+    }
+    let missing: Vec<&str> = TEST_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("installing {}", missing.join(" "));
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| -> std::io::Result<bool> {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        Ok(c.args(args).status()?.success())
+    };
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(&missing);
+    if !apt(&["update", "-q"])? || !apt(&install)? {
+        return Err(anyhow_msg(&format!("could not install {}", missing.join(" "))).into());
+    }
+    Ok(())
+}
+
 fn test(extra: &[String]) -> Result<()> {
+    install_test_packages()?;
     bundle_release()?;
     let bundle = root().join("target/bundled").join(format!("{BUNDLE}.clap"));
     // Tests run optimised (see [profile.test]) with debug assertions, so nice-plug's
@@ -99,9 +168,27 @@ fn test(extra: &[String]) -> Result<()> {
     if !status.success() {
         return Err(anyhow_msg("examples do not build").into());
     }
+    // The standalone application builds and starts (it only prints its options here:
+    // the editor test opens the editor through a host).
+    let status = cargo()
+        .args([
+            "run",
+            "--release",
+            "--package",
+            PACKAGE,
+            "--features",
+            "standalone",
+        ])
+        .args(["--bin", "unweave-standalone", "--", "--help"])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(anyhow_msg("the standalone application does not build or start").into());
+    }
     let status = cargo()
         .env("UNWEAVE_CLAP_BUNDLE", &bundle)
         .env("UNWEAVE_REQUIRE_CORPUS", "1")
+        .env("UNWEAVE_REQUIRE_EDITOR", "1")
         .args([
             "test",
             "--package",

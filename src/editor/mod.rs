@@ -1,0 +1,343 @@
+//! The egui editor: the controls of the chosen algorithm on the left, what the
+//! algorithm hears on the right (spectrogram with masks, REPET's beat spectrum,
+//! stem meters).
+//!
+//! The audio thread feeds the views through [`feed`] and never waits for the
+//! editor; with the editor closed it analyses nothing for it.
+
+pub mod feed;
+mod views;
+mod widgets;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use egui::{Align, Color32, Grid, Layout, Rect, RichText, ScrollArea, Ui, UiBuilder, pos2, vec2};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::{ParamSetter, ResizeHint};
+use nice_plug_egui::RepaintNotifier;
+use nice_plug_egui::resizable_window::ResizableWindow;
+use nice_plug_egui::{
+    EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, create_egui_editor,
+};
+use ringbuf::HeapCons;
+
+use crate::engine::{Algorithm, PeriodSource, latency_of};
+use crate::plugin::params::UnweaveParams;
+use feed::{Column, Feed};
+use views::{Meters, Spectrogram};
+
+/// The editor's size when first opened, and the smallest it may be made, in points.
+pub const DEFAULT_SIZE: (f32, f32) = (1040.0, 660.0);
+const MIN_SIZE: (f32, f32) = (820.0, 560.0);
+const CONTROLS_WIDTH: f32 = 330.0;
+const MARGIN: f32 = 10.0;
+
+/// The editor's state (size, open or not), shared by every time it is opened.
+pub fn default_state() -> Arc<EguiEditorState> {
+    EguiEditorState::from_size(LogicalSize::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1), 1.0)
+}
+
+/// Builds the editor; `columns` is the editor's end of the spectrogram queue.
+pub fn create(
+    params: Arc<UnweaveParams>,
+    feed: Arc<Feed>,
+    columns: HeapCons<Column>,
+    state: Arc<EguiEditorState>,
+    repaint: RepaintNotifier,
+) -> Option<EguiEditor<UnweaveEditor>> {
+    let min = LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1);
+    let settings = EguiNiceSettings::new()
+        .with_tile("Unweave")
+        .with_resize_hint(ResizeHint::resizable().with_min_max_logical_size(Some(min), None));
+    let app = UnweaveEditor {
+        params,
+        feed,
+        columns,
+        gui: None,
+        spectrogram: Spectrogram::default(),
+        meters: Meters::default(),
+        beat: Vec::with_capacity(feed::BEAT_POINTS),
+        last_paint: None,
+    };
+    create_egui_editor(state, repaint, settings, app)
+}
+
+/// The stems' names as the chosen algorithm means them.
+fn stem_labels(algorithm: Algorithm) -> [&'static str; 3] {
+    match algorithm {
+        Algorithm::Hpss => ["Percussive", "Harmonic", "Residual"],
+        Algorithm::Repet | Algorithm::RepetSim => ["Lead", "Repeating", "Residual"],
+    }
+}
+
+pub struct UnweaveEditor {
+    params: Arc<UnweaveParams>,
+    feed: Arc<Feed>,
+    columns: HeapCons<Column>,
+    gui: Option<GuiContext>,
+    spectrogram: Spectrogram,
+    meters: Meters,
+    beat: Vec<f32>,
+    last_paint: Option<Instant>,
+}
+
+impl NiceEguiApp for UnweaveEditor {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        egui_ctx.set_visuals(egui::Visuals::dark());
+        self.gui = Some(gui);
+        self.last_paint = None;
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.clone() else {
+            return;
+        };
+        let setter = gui.param_setter();
+        self.spectrogram.drain(&mut self.columns);
+        let now = Instant::now();
+        let dt = self
+            .last_paint
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f32());
+        self.last_paint = Some(now);
+        if self.meters.update(self.feed.take_meters(), dt) {
+            // Meters fall back to silence even when no audio arrives to wake the editor.
+            ui.ctx().request_repaint_after(Duration::from_millis(33));
+        }
+
+        ResizableWindow::new("unweave")
+            .min_size(vec2(MIN_SIZE.0, MIN_SIZE.1))
+            .show(ui, |ui| {
+                let full = ui.max_rect().shrink(MARGIN);
+                let controls = Rect::from_min_size(full.min, vec2(CONTROLS_WIDTH, full.height()));
+                let views =
+                    Rect::from_min_max(pos2(controls.right() + MARGIN, full.top()), full.max);
+                let mut left = ui.new_child(
+                    UiBuilder::new()
+                        .max_rect(controls)
+                        .layout(Layout::top_down(Align::Min)),
+                );
+                ScrollArea::vertical()
+                    .id_salt("controls")
+                    .show(&mut left, |ui| self.controls(ui, &setter));
+                let mut right = ui.new_child(
+                    UiBuilder::new()
+                        .max_rect(views)
+                        .layout(Layout::top_down(Align::Min)),
+                );
+                self.views(&mut right);
+            });
+    }
+
+    fn editor_closed(&mut self) {
+        self.spectrogram.forget_texture();
+        self.gui = None;
+    }
+}
+
+impl UnweaveEditor {
+    fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        let algorithm: Algorithm = p.algorithm.value().into();
+        let labels = stem_labels(algorithm);
+        ui.heading(RichText::new("Unweave").strong());
+        ui.label(RichText::new("real-time source separation").weak());
+        ui.add_space(6.0);
+
+        Grid::new("main")
+            .num_columns(2)
+            .spacing([10.0, 6.0])
+            .show(ui, |ui| {
+                widgets::choice(ui, setter, &p.algorithm);
+                widgets::choice(ui, setter, &p.fft_size);
+                widgets::toggle(ui, setter, &p.bypass);
+            });
+        ui.separator();
+
+        ui.label(RichText::new("Balance").strong());
+        ui.add(
+            nice_plug_egui::widgets::ParamSlider::for_param(&p.balance, setter)
+                .with_width(CONTROLS_WIDTH - 90.0),
+        );
+        ui.horizontal(|ui| {
+            ui.colored_label(views::BACKGROUND, format!("< {}", labels[1].to_lowercase()));
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                ui.add_space(80.0);
+                ui.colored_label(views::FOREGROUND, format!("{} >", labels[0].to_lowercase()));
+            });
+        });
+        ui.add_space(4.0);
+        Grid::new("levels")
+            .num_columns(2)
+            .spacing([10.0, 6.0])
+            .show(ui, |ui| {
+                let level = |name: &str| format!("{name} level");
+                widgets::slider_named(ui, &level(labels[0]), setter, &p.foreground_level);
+                widgets::slider_named(ui, &level(labels[1]), setter, &p.background_level);
+                if p.settings().stem_count() == 3 {
+                    widgets::slider(ui, setter, &p.residual_level);
+                }
+            });
+        ui.separator();
+
+        self.latency(ui);
+        ui.separator();
+
+        ui.label(RichText::new(format!("{} settings", algorithm.name())).strong());
+        Grid::new("algorithm")
+            .num_columns(2)
+            .spacing([10.0, 6.0])
+            .show(ui, |ui| match algorithm {
+                Algorithm::Hpss => {
+                    widgets::slider(ui, setter, &p.harmonic_width);
+                    widgets::slider(ui, setter, &p.percussive_width);
+                    widgets::slider(ui, setter, &p.mask_power);
+                    widgets::slider(ui, setter, &p.separation);
+                    widgets::toggle(ui, setter, &p.low_latency);
+                }
+                Algorithm::Repet => {
+                    widgets::choice(ui, setter, &p.period_source);
+                    match PeriodSource::from(p.period_source.value()) {
+                        PeriodSource::Auto => {
+                            widgets::slider(ui, setter, &p.min_period);
+                            widgets::slider(ui, setter, &p.max_period);
+                        }
+                        PeriodSource::HostTempo => widgets::choice(ui, setter, &p.period_bars),
+                        PeriodSource::Manual => widgets::slider(ui, setter, &p.manual_period),
+                    }
+                    widgets::slider(ui, setter, &p.buffer_length);
+                    widgets::slider(ui, setter, &p.lookahead);
+                    widgets::slider(ui, setter, &p.high_pass);
+                }
+                Algorithm::RepetSim => {
+                    widgets::slider(ui, setter, &p.neighbours);
+                    widgets::slider(ui, setter, &p.min_spacing);
+                    widgets::slider(ui, setter, &p.similarity_threshold);
+                    widgets::slider(ui, setter, &p.buffer_length);
+                    widgets::slider(ui, setter, &p.lookahead);
+                    widgets::slider(ui, setter, &p.high_pass);
+                }
+            });
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new("Click a value to type one; double-click resets.")
+                .weak()
+                .small(),
+        );
+    }
+
+    fn latency(&self, ui: &mut Ui) {
+        let sample_rate = self.feed.sample_rate.load(Ordering::Relaxed);
+        let running = self.feed.latency.load(Ordering::Relaxed) as usize;
+        let wanted = latency_of(&self.params.settings(), sample_rate);
+        let ms = |samples: usize| samples as f32 * 1000.0 / sample_rate;
+        ui.label(format!("Latency {running} samples · {:.1} ms", ms(running)));
+        if wanted != running {
+            ui.colored_label(
+                Color32::from_rgb(255, 200, 80),
+                format!(
+                    "Will be {wanted} samples · {:.1} ms once the host re-activates the plugin",
+                    ms(wanted)
+                ),
+            );
+        } else if self.feed.restart_pending.load(Ordering::Relaxed) {
+            ui.colored_label(
+                Color32::from_rgb(255, 200, 80),
+                "Changes apply once the host re-activates the plugin",
+            );
+        }
+    }
+
+    fn views(&mut self, ui: &mut Ui) {
+        let algorithm: Algorithm = self.params.algorithm.value().into();
+        let has_residual = self.feed.has_residual.load(Ordering::Relaxed);
+        let labels = stem_labels(algorithm);
+        let width = ui.available_width();
+        let meters_height = 4.0 * 18.0 + 8.0;
+        let beat_height = if algorithm == Algorithm::Repet {
+            150.0
+        } else {
+            0.0
+        };
+        let spectrogram_height =
+            (ui.available_height() - meters_height - beat_height - 16.0).max(120.0);
+        let legend = [
+            labels[0],
+            labels[1],
+            if has_residual { labels[2] } else { "" },
+        ];
+        self.spectrogram.show(
+            ui,
+            vec2(width, spectrogram_height),
+            self.feed.top_hz.load(Ordering::Relaxed),
+            legend,
+        );
+        if algorithm == Algorithm::Repet {
+            ui.add_space(6.0);
+            let step = self.feed.beat_spectrum(&mut self.beat);
+            let p = &self.params;
+            views::beat_spectrum(
+                ui,
+                vec2(width, beat_height - 6.0),
+                &self.beat,
+                step,
+                self.feed.period(),
+                (p.min_period.value(), p.max_period.value()),
+            );
+        }
+        ui.add_space(8.0);
+        self.meters.show(ui, width, labels, has_residual);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nice_plug::prelude::Params;
+
+    /// Without egui's fonts every label draws as boxes, and the picture test cannot
+    /// tell boxes from letters: check the glyphs of everything the editor writes.
+    #[test]
+    fn the_fonts_have_every_glyph_the_editor_writes() {
+        let ctx = egui::Context::default();
+        let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+        output.textures_delta.clear();
+        let params = UnweaveParams::default();
+        let mut text = String::from(
+            "Unweave real-time source separation Balance Latency samples · ms < > Will be \
+             once the host re-activates the plugin Changes apply settings level \
+             Click a value to type one; double-click resets. Hz 100 300 1k 3k 10k \
+             time (brightness: level over the last 90 dB) Beat spectrum period s \
+             (auto, from the beat spectrum) host tempo manual no period yet: listening \
+             −∞ dB 0.0 dB Input Percussive Harmonic Residual Lead Repeating on off",
+        );
+        for (_, ptr, _) in params.param_map() {
+            // SAFETY: the pointers come from `params`, alive for this whole test.
+            unsafe {
+                text.push_str(ptr.name());
+                for normalized in [0.0, 0.37, 1.0] {
+                    text.push_str(&ptr.normalized_value_to_string(normalized, true));
+                }
+            }
+        }
+        for style in [
+            egui::FontId::proportional(12.0),
+            egui::FontId::monospace(12.0),
+        ] {
+            let missing: String = ctx.fonts_mut(|fonts| {
+                text.chars()
+                    .filter(|&c| !c.is_whitespace() && !fonts.has_glyph(&style, c))
+                    .collect()
+            });
+            assert!(missing.is_empty(), "{style:?} lacks '{missing}'");
+        }
+    }
+}

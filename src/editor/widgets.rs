@@ -1,0 +1,80 @@
+//! Controls bound to parameters: each one wraps its change in begin/end gestures,
+//! so dragging or picking records automation, and host automation moves it.
+//! Sliders are nice-plug-egui's `ParamSlider` (click the value to type one,
+//! double-click or Ctrl-click to reset).
+
+use egui::{ComboBox, Ui};
+use nice_plug::prelude::{BoolParam, Enum, EnumParam, Param, ParamSetter};
+use nice_plug_egui::widgets::ParamSlider;
+
+/// Width of a slider in the controls column, in points.
+pub const SLIDER_WIDTH: f32 = 150.0;
+
+/// One labelled row of a two-column [`egui::Grid`].
+pub fn row(ui: &mut Ui, label: &str, add: impl FnOnce(&mut Ui)) {
+    ui.label(label);
+    add(ui);
+    ui.end_row();
+}
+
+pub fn slider<P: Param>(ui: &mut Ui, setter: &ParamSetter, param: &P) {
+    slider_named(ui, param.name(), setter, param);
+}
+
+/// A slider under a label of the caller's (a stem's name for what it means now).
+pub fn slider_named<P: Param>(ui: &mut Ui, label: &str, setter: &ParamSetter, param: &P) {
+    row(ui, label, |ui| {
+        ui.add(ParamSlider::for_param(param, setter).with_width(SLIDER_WIDTH));
+    });
+}
+
+/// A drop-down of an enum parameter's variants; double-click resets it.
+pub fn choice<T: Enum + PartialEq + Copy + 'static>(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    param: &EnumParam<T>,
+) {
+    row(ui, param.name(), |ui| {
+        let current = param.value().to_index();
+        let names = T::variants();
+        let mut picked = None;
+        let response = ComboBox::from_id_salt(param.name())
+            .width(SLIDER_WIDTH)
+            .selected_text(names[current])
+            .show_ui(ui, |ui| {
+                for (i, name) in names.iter().enumerate() {
+                    if ui.selectable_label(i == current, *name).clicked() {
+                        picked = Some(T::from_index(i));
+                    }
+                }
+            })
+            .response;
+        if response.double_clicked() {
+            picked = Some(param.default_plain_value());
+        }
+        if let Some(value) = picked.filter(|v| *v != param.value()) {
+            setter.begin_set_parameter(param);
+            setter.set_parameter(param, value);
+            setter.end_set_parameter(param);
+        }
+    });
+}
+
+/// A check box; double-click resets it.
+pub fn toggle(ui: &mut Ui, setter: &ParamSetter, param: &BoolParam) {
+    row(ui, param.name(), |ui| {
+        let mut value = param.value();
+        let text = if value { "on" } else { "off" };
+        let response = ui.checkbox(&mut value, text);
+        let value = if response.double_clicked() {
+            Some(param.default_plain_value())
+        } else {
+            response.changed().then_some(value)
+        };
+        if let Some(value) = value.filter(|v| *v != param.value()) {
+            setter.begin_set_parameter(param);
+            setter.set_parameter(param, value);
+            setter.end_set_parameter(param);
+        }
+    });
+}
