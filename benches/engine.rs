@@ -87,6 +87,24 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // Denormal and near-silent input must cost what music costs (denormals are
+    // flushed at the input; nothing inside may create them from tiny values).
+    for (name, scale) in [
+        ("hpss_denormal_input", 1e-39f32),
+        ("hpss_quiet_input", 1e-9),
+    ] {
+        let quiet: Vec<Vec<f32>> = input
+            .iter()
+            .map(|c| c.iter().map(|x| x * scale).collect())
+            .collect();
+        let mut engine = Engine::new(Settings::default(), SR, 2, BLOCK).unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                engine.reset();
+                black_box(run_engine(&mut engine, &quiet))
+            })
+        });
+    }
     // What the open editor costs: spectrogram columns, meters, beat-spectrum copies
     // (the queue is drained every second of audio, as an editor painting would).
     {

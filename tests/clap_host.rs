@@ -102,6 +102,8 @@ struct Hosted {
     max_block: u32,
     blocks: Vec<usize>,
     params: Vec<(String, ClapId, ParamInfoFlags, f64)>,
+    /// `(min, max)` of each of `params`, in the values the host sends.
+    ranges: Vec<(f64, f64)>,
     output_ports: Vec<(String, u32)>,
 }
 
@@ -123,9 +125,11 @@ fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
         .get_extension::<PluginParams>()
         .expect("params extension");
     let mut params = Vec::new();
+    let mut ranges = Vec::new();
     let mut buf = ParamInfoBuffer::new();
     for i in 0..params_ext.count(&handle) {
         let p = params_ext.get_info(&handle, i, &mut buf).unwrap();
+        ranges.push((p.min_value, p.max_value));
         params.push((
             String::from_utf8_lossy(p.name).into_owned(),
             p.id,
@@ -150,6 +154,7 @@ fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
         Hosted {
             instance,
             params,
+            ranges,
             output_ports,
             sample_rate: SR,
             max_block: MAX_BLOCK,
@@ -193,6 +198,17 @@ impl Hosted {
         input: &[Vec<f32>; 2],
         events: &mut dyn FnMut(usize) -> Vec<(ClapId, f64)>,
     ) -> Vec<[Vec<f32>; 2]> {
+        self.render_hooked(input, events, &mut |_, _| {})
+    }
+
+    /// As [`Hosted::render_with`], calling `main_thread(block index, instance)`
+    /// before every block, as a host's main thread acts while audio runs.
+    fn render_hooked(
+        &mut self,
+        input: &[Vec<f32>; 2],
+        events: &mut dyn FnMut(usize) -> Vec<(ClapId, f64)>,
+        main_thread: &mut dyn FnMut(usize, &mut PluginInstance<TestHost>),
+    ) -> Vec<[Vec<f32>; 2]> {
         let config = PluginAudioConfiguration {
             sample_rate: self.sample_rate,
             min_frames_count: 1,
@@ -212,6 +228,7 @@ impl Hosted {
         let mut pos = 0;
         let mut k = 0;
         while pos < len {
+            main_thread(k, &mut self.instance);
             let n = self.blocks[k % self.blocks.len()].min(len - pos);
             let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[pos..pos + n].to_vec()).collect();
             let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 8];
@@ -797,6 +814,170 @@ fn state_saved_and_restored_gives_the_same_sound() {
                 old.render(&input, &[]) == expected,
                 "{}: the 0.1.0 state fixture no longer restores",
                 path.display()
+            );
+        }
+    });
+}
+
+/// A xorshift generator's next value in `[0, 1)`.
+fn uniform(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Every parameter's id, whether it is stepped, and its range in host values.
+fn parameter_specs(host: &Hosted) -> Vec<(ClapId, bool, f64, f64)> {
+    host.params
+        .iter()
+        .zip(&host.ranges)
+        .map(|((_, id, flags, _), (min, max))| {
+            (*id, flags.contains(ParamInfoFlags::IS_STEPPED), *min, *max)
+        })
+        .collect()
+}
+
+/// Random values for the given parameters at once, in range, whole for stepped ones.
+fn random_events(specs: &[(ClapId, bool, f64, f64)], state: &mut u64) -> Vec<(ClapId, f64)> {
+    specs
+        .iter()
+        .map(|&(id, stepped, min, max)| {
+            let v = min + uniform(state) * (max - min);
+            (id, if stepped { v.round() } else { v })
+        })
+        .collect()
+}
+
+#[test]
+fn every_parameter_automated_at_once_every_block_stays_bounded() {
+    on_host_thread(|| {
+        let len = 30_000;
+        let input = [noise(len, 81), noise(len, 82)];
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            host.blocks = vec![64, 1, 300, 512, 7, 128];
+            let specs = parameter_specs(&host);
+            let mut state = 0x1234_5678_9ABC_DEF1u64;
+            // Each render activates afresh, so the structural values the last one
+            // left (algorithm, FFT size, buffer, lookahead) build the next engine.
+            for _ in 0..6 {
+                let out = host.render_with(&input, &mut |_| random_events(&specs, &mut state));
+                assert_bounded(&out, &path);
+            }
+        }
+    });
+}
+
+/// Largest second difference of a signal: a click shows as a jump in slope.
+fn roughness(x: &[f32]) -> f32 {
+    x.windows(3)
+        .map(|w| (w[2] - 2.0 * w[1] + w[0]).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Balance, the stem levels and Bypass jump to random values every 64 samples; their
+/// smoothing (20 ms, 30 ms, 10 ms) must turn each jump into a ramp. On a 220 Hz sine
+/// at half scale, whose own second difference is about 0.001, an unsmoothed jump of a
+/// gain would step the output by up to the signal's size.
+#[test]
+fn automating_balance_levels_and_bypass_every_block_never_clicks() {
+    on_host_thread(|| {
+        let len = 2 * 44_100;
+        let sine: Vec<f32> = (0..len)
+            .map(|t| 0.5 * (std::f32::consts::TAU * 220.0 * t as f32 / 44_100.0).sin())
+            .collect();
+        let input = [sine.clone(), sine];
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            host.blocks = vec![64];
+            let names = ["Balance", "Foreground level", "Background level", "Bypass"];
+            let specs: Vec<_> = parameter_specs(&host)
+                .into_iter()
+                .filter(|s| names.iter().any(|n| host.param(n) == s.0))
+                .collect();
+            assert_eq!(specs.len(), names.len());
+            let still = host.render(&input, &[]);
+            let mut state = 0x0DDB_1A5E_5BAD_5EEDu64;
+            let moving = host.render_with(&input, &mut |_| random_events(&specs, &mut state));
+            let settled = host.latency() as usize + 4096;
+            for c in 0..2 {
+                let calm = roughness(&still[0][c][settled..]);
+                let automated = roughness(&moving[0][c][settled..]);
+                eprintln!(
+                    "{}: roughness {calm:.5} still, {automated:.5} automated",
+                    path.display()
+                );
+                assert!(
+                    automated < 0.05,
+                    "{}: automation clicks: second difference {automated} (still: {calm})",
+                    path.display()
+                );
+            }
+        }
+    });
+}
+
+/// A preset loaded while audio runs (state `load` on the main thread mid-stream)
+/// takes over as if it had been set from the start: once the new settings have
+/// reached every sample of the output (latency, one window, the smoothers), the
+/// output is bit-identical to a run that always had them.
+#[test]
+fn state_loaded_mid_stream_sounds_as_if_it_had_always_been_set() {
+    on_host_thread(|| {
+        for path in plugin_paths() {
+            let len = 80_000;
+            let input = [noise(len, 91), noise(len, 92)];
+            // Settings that apply live, without re-activation.
+            let live = |host: &Hosted| {
+                vec![
+                    (host.param("Balance"), 0.8),
+                    (host.param("Percussive width"), 0.6),
+                    (host.param("Mask power"), 0.3),
+                    (host.param("Foreground level"), 0.7),
+                ]
+            };
+            let (_entry, mut preset) = load(&path);
+            let events = live(&preset);
+            let _ = preset.render(
+                &[input[0][..512].to_vec(), input[1][..512].to_vec()],
+                &events,
+            );
+            let state = preset.save_state();
+
+            let (_entry, mut always) = load(&path);
+            let events = live(&always);
+            let expected = always.render(&input, &events);
+
+            let (_entry, mut switched) = load(&path);
+            let switch_block = 40;
+            let got = switched.render_hooked(&input, &mut |_| Vec::new(), &mut |k, instance| {
+                if k == switch_block {
+                    let handle = instance.plugin_handle();
+                    let ext = handle
+                        .get_extension::<clack_extensions::state::PluginState>()
+                        .expect("state extension");
+                    ext.load(&handle, &mut &state[..])
+                        .expect("state loads while active");
+                }
+            });
+            let switched_at: usize = (0..switch_block)
+                .map(|k| switched.blocks[k % switched.blocks.len()])
+                .sum();
+            let settle = switched_at + switched.latency() as usize + 2 * 2048 + 44_100 / 20;
+            assert!(settle < len / 2);
+            for port in 0..4 {
+                for c in 0..2 {
+                    assert!(
+                        got[port][c][settle..] == expected[port][c][settle..],
+                        "{}: port {port} differs after the preset loaded mid-stream",
+                        path.display()
+                    );
+                }
+            }
+            assert!(
+                got[0][0][..switched_at] != expected[0][0][..switched_at],
+                "before the preset loads, the sound is the default one"
             );
         }
     });

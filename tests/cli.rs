@@ -324,3 +324,156 @@ fn repet_and_repet_sim_write_foreground_and_background_with_the_latency_removed(
         );
     }
 }
+
+/// A RIFF/WAVE file written by hand: `format` tag, `channels`, `rate`, `bits`, a data
+/// chunk that claims `claimed` bytes and holds `data`.
+fn raw_wav(format: u16, channels: u16, rate: u32, bits: u16, claimed: u32, data: &[u8]) -> Vec<u8> {
+    let block_align = channels.max(1) * bits.div_ceil(8);
+    let mut w = Vec::new();
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + claimed).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&format.to_le_bytes());
+    w.extend_from_slice(&channels.to_le_bytes());
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * block_align as u32).to_le_bytes());
+    w.extend_from_slice(&block_align.to_le_bytes());
+    w.extend_from_slice(&bits.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&claimed.to_le_bytes());
+    w.extend_from_slice(data);
+    w
+}
+
+/// The rest of the bad-input matrix: files that lie in their headers, formats and
+/// rates the engine cannot take, and a disk that fills up while stems are written.
+/// Each gets one clear line, exit code 1 and no stem left behind.
+#[test]
+fn lying_headers_odd_formats_and_a_full_disk_leave_no_stem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pcm: Vec<u8> = (0..40_000u32)
+        .flat_map(|i| ((i % 200) as i16 * 100).to_le_bytes())
+        .collect();
+    let files: &[(&str, Vec<u8>)] = &[
+        (
+            "in-zero-channels.wav",
+            raw_wav(1, 0, 44_100, 16, 8_000, &pcm[..8_000]),
+        ),
+        (
+            "in-huge-claim.wav",
+            raw_wav(1, 2, 44_100, 16, 0xFFFF_FF00, &pcm[..8_000]),
+        ),
+        (
+            "in-rate-1khz.wav",
+            raw_wav(1, 1, 1_000, 16, pcm.len() as u32, &pcm),
+        ),
+        (
+            "in-rate-zero.wav",
+            raw_wav(1, 1, 0, 16, pcm.len() as u32, &pcm),
+        ),
+        (
+            "in-adpcm.wav",
+            raw_wav(2, 1, 44_100, 4, pcm.len() as u32, &pcm),
+        ),
+        (
+            "in-17-channels.wav",
+            raw_wav(1, 17, 44_100, 16, 34 * 1_000, &pcm[..34_000]),
+        ),
+        ("in-header-only.wav", raw_wav(1, 2, 44_100, 16, 0, &[])),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(d.join(name), bytes).unwrap();
+    }
+    for (name, _) in files {
+        let out = unweave(&["separate", name], d);
+        let err = stderr(&out);
+        eprintln!("{name}: {}", err.trim());
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the message names the file: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{name}: one line: {err}");
+        assert!(!err.contains("panicked"), "{name} panicked: {err}");
+        assert!(outputs(d).is_empty(), "{name} left {:?}", outputs(d));
+    }
+}
+
+/// A disk that fills up mid-stem: the shell lowers the file-size limit and ignores
+/// SIGXFSZ, so writes past 64 KiB fail with EFBIG as they would with ENOSPC.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_disk_filling_up_mid_stem_leaves_no_stem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_clip(&d.join("in-long.wav"), 2, 44_100, 200_000, 16);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 128; exec '{}' separate in-long.wav -o out",
+            env!("CARGO_BIN_EXE_unweave")
+        ))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    eprintln!("{}", err.trim());
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("in-long"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(d.join("out"))
+        .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "a full disk left {left:?}");
+}
+
+/// Peak resident memory of this process's finished children, in bytes.
+#[cfg(target_os = "linux")]
+fn children_peak_memory() -> u64 {
+    // SAFETY: getrusage only writes the struct we hand it.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss as u64 * 1024
+    }
+}
+
+/// Files stream through in blocks: separating 200 s takes no more memory than 20 s
+/// (an hour of stereo does not need an hour of RAM). Reading the long file whole
+/// would add 70 MB of samples.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_long_file_streams_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_clip(&d.join("in-short.wav"), 2, 44_100, 20 * 44_100, 16);
+    write_clip(&d.join("in-long.wav"), 2, 44_100, 200 * 44_100, 16);
+    let run = |name: &str| {
+        let out = unweave(
+            &["separate", name, "-o", "out", "--bit-depth", "16", "-q"],
+            d,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        children_peak_memory()
+    };
+    let short = run("in-short.wav");
+    let long = run("in-long.wav");
+    eprintln!(
+        "peak memory: 20 s → {:.1} MB, 200 s → {:.1} MB",
+        short as f64 / 1e6,
+        long as f64 / 1e6
+    );
+    assert!(
+        long < short + 16_000_000,
+        "200 s took {long} bytes, 20 s {short}: the file is not streamed"
+    );
+    let stem = std::fs::metadata(d.join("out/in-long.harmonic.wav"))
+        .unwrap()
+        .len();
+    assert!(
+        stem > 200 * 44_100 * 4,
+        "the long stem is whole ({stem} bytes)"
+    );
+}

@@ -13,6 +13,39 @@ use symphonia::core::probe::Hint;
 
 use super::CliError;
 
+thread_local! {
+    /// Set while this thread is inside the decoder library (see [`guarded`]).
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a call into the decoder library and turns a panic into an error message.
+/// symphonia 0.5 panics on some malformed files (a WAV header with a sample rate of
+/// 0 divides by zero), and a bad file must cost one clear line, not a crash.
+fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+    DECODING.with(|d| d.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call));
+    DECODING.with(|d| d.set(false));
+    result.map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        format!("the decoder gave up: {what}")
+    })
+}
+
+/// Keeps panics that [`guarded`] turns into errors off stderr; every other panic
+/// is reported as before. The command line installs it once at start.
+pub fn quiet_decoder_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !DECODING.with(|d| d.get()) {
+            report(info);
+        }
+    }));
+}
+
 /// A decoder that hands out interleaved `f32` samples block by block, so that a
 /// long file never has to sit in memory whole.
 pub struct AudioReader {
@@ -47,19 +80,21 @@ impl AudioReader {
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
-        let probed = symphonia::default::get_probe()
-            .format(
+        let probed = guarded(|| {
+            symphonia::default::get_probe().format(
                 &hint,
                 stream,
                 &FormatOptions::default(),
                 &MetadataOptions::default(),
             )
-            .map_err(|e| {
-                bad(format!(
-                    "not a readable audio file ({})",
-                    symphonia_reason(&e)
-                ))
-            })?;
+        })
+        .map_err(|why| bad(format!("not a readable audio file ({why})")))?
+        .map_err(|e| {
+            bad(format!(
+                "not a readable audio file ({})",
+                symphonia_reason(&e)
+            ))
+        })?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -85,14 +120,15 @@ impl AudioReader {
                 "has a sample rate of {sample_rate} Hz; 8 kHz to 384 kHz are supported"
             )));
         }
-        let decoder = symphonia::default::get_codecs()
-            .make(&params, &DecoderOptions::default())
-            .map_err(|e| {
-                bad(format!(
-                    "uses an unsupported codec ({})",
-                    symphonia_reason(&e)
-                ))
-            })?;
+        let decoder =
+            guarded(|| symphonia::default::get_codecs().make(&params, &DecoderOptions::default()))
+                .map_err(|why| bad(format!("uses an unsupported codec ({why})")))?
+                .map_err(|e| {
+                    bad(format!(
+                        "uses an unsupported codec ({})",
+                        symphonia_reason(&e)
+                    ))
+                })?;
         Ok(Self {
             path: path.to_path_buf(),
             track_id: track.id,
@@ -109,7 +145,8 @@ impl AudioReader {
     /// The next block of interleaved samples, or `None` at the end of the file.
     pub fn next_block(&mut self) -> Result<Option<&[f32]>, CliError> {
         loop {
-            let packet = match self.format.next_packet() {
+            let next = guarded(|| self.format.next_packet());
+            let packet = match next.map_err(|why| self.error(format!("cannot be read ({why})")))? {
                 Ok(p) => p,
                 Err(SymphoniaError::IoError(e))
                     if e.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -124,7 +161,13 @@ impl AudioReader {
             if packet.track_id() != self.track_id {
                 continue;
             }
-            let decoded = match self.decoder.decode(&packet) {
+            let path = &self.path;
+            let decoded =
+                guarded(|| self.decoder.decode(&packet)).map_err(|why| CliError::Input {
+                    path: path.clone(),
+                    reason: format!("cannot be decoded ({why})"),
+                })?;
+            let decoded = match decoded {
                 Ok(d) => d,
                 Err(SymphoniaError::DecodeError(why)) => {
                     return Err(

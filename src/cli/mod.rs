@@ -76,6 +76,7 @@ pub fn settings_help() -> String {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
+    decode::quiet_decoder_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Separate(args) => separate::run(args),
