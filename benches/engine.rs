@@ -153,6 +153,7 @@ fn benches(c: &mut Criterion) {
     for (name, algorithm) in [
         ("repet_defaults", Algorithm::Repet),
         ("repet_sim_defaults", Algorithm::RepetSim),
+        ("ft2d_defaults", Algorithm::Ft2d),
     ] {
         let settings = Settings {
             algorithm,

@@ -65,6 +65,20 @@ fn main() {
                 ..Settings::default()
             }
         }),
+        (
+            "ft2d_defaults",
+            Settings {
+                algorithm: Algorithm::Ft2d,
+                ..Settings::default()
+            },
+        ),
+        ("ft2d_fft_512", {
+            Settings {
+                algorithm: Algorithm::Ft2d,
+                fft_size: 512,
+                ..Settings::default()
+            }
+        }),
     ] {
         let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
         let mut times = Vec::with_capacity(len / BLOCK);

@@ -577,9 +577,10 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
 }
 
 #[test]
-fn repet_and_repet_sim_run_under_the_allocation_checker_with_automation_every_block() {
+fn repet_repet_sim_and_2dft_run_under_the_allocation_checker_with_automation_every_block() {
     on_host_thread(|| {
-        let len = 60_000;
+        // Long enough for 2DFT's shortest patch (2 s, 1.25 s of latency) to mask frames.
+        let len = 90_000;
         let input = [noise(len, 61), noise(len, 62)];
         // Floats get normalised values, enums and integers their plain values.
         let floats = [
@@ -590,6 +591,8 @@ fn repet_and_repet_sim_run_under_the_allocation_checker_with_automation_every_bl
             "Manual period",
             "Min spacing",
             "Similarity threshold",
+            "Peak threshold",
+            "2DFT high-pass",
         ];
         let steps = [
             ("Period source", 2),
@@ -601,7 +604,7 @@ fn repet_and_repet_sim_run_under_the_allocation_checker_with_automation_every_bl
             let float_ids: Vec<ClapId> = floats.iter().map(|n| host.param(n)).collect();
             let step_ids: Vec<(ClapId, u64)> =
                 steps.iter().map(|(n, max)| (host.param(n), *max)).collect();
-            for algorithm in [1.0, 2.0] {
+            for algorithm in [1.0, 2.0, 3.0] {
                 for fft in [0.0, 2.0, 4.0] {
                     for lookahead in [0.0, 0.05] {
                         let structural = [
@@ -609,6 +612,7 @@ fn repet_and_repet_sim_run_under_the_allocation_checker_with_automation_every_bl
                             (host.param("FFT size"), fft),
                             (host.param("Lookahead"), lookahead),
                             (host.param("Buffer length"), 0.1),
+                            (host.param("Patch length"), 0.0),
                         ];
                         let _ = host.render(
                             &[input[0][..300].to_vec(), input[1][..300].to_vec()],

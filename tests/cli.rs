@@ -261,7 +261,7 @@ fn eval_scores_a_stem_against_its_reference() {
 }
 
 #[test]
-fn repet_and_repet_sim_write_foreground_and_background_with_the_latency_removed() {
+fn repet_repet_sim_and_2dft_write_foreground_and_background_with_the_latency_removed() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in-loop.wav");
     let rate = 44_100u32;
@@ -279,7 +279,11 @@ fn repet_and_repet_sim_write_foreground_and_background_with_the_latency_removed(
     }
     w.finalize().unwrap();
     let (mix, _) = common::read_wav(&input);
-    for (algorithm, extra) in [("repet", "lookahead=0.5"), ("repet-sim", "neighbours=10")] {
+    for (algorithm, extra) in [
+        ("repet", "lookahead=0.5"),
+        ("repet-sim", "neighbours=10"),
+        ("2dft", "patch_length=4"),
+    ] {
         let out_dir = format!("out-{algorithm}");
         let out = unweave(
             &[

@@ -136,6 +136,7 @@ proptest! {
         }
         // Short buffers keep each case quick; any length is as safe.
         settings.repet.buffer_s = settings.repet.buffer_s.min(6.0);
+        settings.ft2d.patch_s = settings.ft2d.patch_s.min(4.0);
         let mut engine = Engine::new(settings, 44_100.0, channels, 2_000).unwrap();
         let latency = engine.latency();
         let len = latency + 2 * settings.fft_size;

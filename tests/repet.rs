@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use unweave::engine::{Algorithm, Engine, PeriodSource, Settings, Stem, Tempo};
-use unweave::metrics::sdr;
 
 const SR: f32 = 44_100.0;
 
@@ -23,9 +22,26 @@ fn stems_sum_to_the_delayed_input_at_the_reported_latency_for_any_block_size() {
         let mut engine = Engine::new(settings, SR, 2, 4096).unwrap();
         let latency = engine.latency();
         let hop = engine.hop();
-        let lookahead =
-            (settings.repet.lookahead_s as f64 * SR as f64 / hop as f64).round() as usize;
+        let lookahead = match settings.algorithm {
+            Algorithm::Ft2d => {
+                let every = (0.5 * SR as f64 / hop as f64).round() as usize;
+                let frames = (settings.ft2d.patch_s as f64 * SR as f64 / hop as f64).round();
+                // The patch is rounded up to a fast FFT length (7-smooth): a few % longer.
+                let patch = 2 * (latency / hop - settings.fft_size / hop - every);
+                assert!(
+                    (patch as f64) >= frames - 1.0 && (patch as f64) <= frames * 1.07 + 2.0,
+                    "{settings:?}: patch of {patch} frames for {frames}"
+                );
+                patch / 2 + every
+            }
+            _ => (settings.repet.lookahead_s as f64 * SR as f64 / hop as f64).round() as usize,
+        };
         assert_eq!(latency, settings.fft_size + lookahead * hop, "{settings:?}");
+        assert_eq!(
+            latency,
+            unweave::engine::latency_of(&settings, SR),
+            "{settings:?}"
+        );
         let reference = run_fixed(&mut engine, &input, 512, latency);
         let worst = reconstruction_error(&reference, &input, latency);
         assert!(worst < 1e-5, "{settings:?}: max error {worst}");
@@ -206,47 +222,6 @@ fn host_tempo_sets_the_period_and_manual_overrides_it() {
 /// two items' (background, foreground) SDR in dB.
 const NUSSL_REPET: (f64, f64) = (12.87, 14.16);
 const NUSSL_REPET_SIM: (f64, f64) = (12.17, 12.96);
-const ITEMS: [&str; 2] = ["repet_dev_01_organ", "repet_dev_02_sax"];
-
-/// Mean over channels of (background, foreground) SDR with the latency removed.
-fn score(item: &std::path::Path, settings: Settings) -> (f64, f64) {
-    let (mix, rate) = read_wav(&item.join("mix.wav"));
-    let (background, _) = read_wav(&item.join("background.wav"));
-    let (foreground, _) = read_wav(&item.join("foreground.wav"));
-    let mut engine = Engine::new(settings, rate as f32, mix.len(), 4096).unwrap();
-    let latency = engine.latency();
-    let out = run_fixed(&mut engine, &mix, 4096, latency);
-    let channels = mix.len() as f64;
-    let (mut b, mut f) = (0.0, 0.0);
-    for c in 0..mix.len() {
-        b += sdr(
-            &background[c],
-            &out[Stem::Background as usize][c][latency..],
-        );
-        f += sdr(
-            &foreground[c],
-            &out[Stem::Foreground as usize][c][latency..],
-        );
-    }
-    (b / channels, f / channels)
-}
-
-/// Median over the items (two items: their mean), as ANCHORS.md reports families.
-fn family(corpus: &std::path::Path, settings: Settings, report: &mut String) -> (f64, f64) {
-    let scores: Vec<(f64, f64)> = ITEMS
-        .iter()
-        .map(|i| score(&corpus.join(i), settings))
-        .collect();
-    for (item, (b, f)) in ITEMS.iter().zip(&scores) {
-        *report += &format!("  {item}: background {b:.2}  foreground {f:.2}\n");
-    }
-    let n = scores.len() as f64;
-    (
-        scores.iter().map(|s| s.0).sum::<f64>() / n,
-        scores.iter().map(|s| s.1).sum::<f64>() / n,
-    )
-}
-
 #[test]
 fn repet_and_repet_sim_reach_the_nussl_figures_on_the_corpus() {
     let Some(corpus) = corpus() else { return };

@@ -28,7 +28,7 @@ pub enum CliError {
 #[command(
     name = "unweave",
     version,
-    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM)"
+    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM, 2DFT)"
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -18,7 +18,7 @@ const BLOCK: usize = 4096;
 pub struct Args {
     /// Audio files to separate (WAV, FLAC, MP3, OGG); the demo clip `assets/demo.wav` when none.
     pub inputs: Vec<PathBuf>,
-    /// Separation algorithm: hpss, repet or repet-sim.
+    /// Separation algorithm: hpss, repet, repet-sim or 2dft.
     #[arg(long, short, default_value = "hpss", value_parser = parse_algorithm)]
     pub algorithm: Algorithm,
     /// A setting as NAME=VALUE (repeatable); see below.

@@ -69,7 +69,9 @@ pub fn create(
 fn stem_labels(algorithm: Algorithm) -> [&'static str; 3] {
     match algorithm {
         Algorithm::Hpss => ["Percussive", "Harmonic", "Residual"],
-        Algorithm::Repet | Algorithm::RepetSim => ["Lead", "Repeating", "Residual"],
+        Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => {
+            ["Lead", "Repeating", "Residual"]
+        }
     }
 }
 
@@ -224,6 +226,12 @@ impl UnweaveEditor {
                     widgets::slider(ui, setter, &p.buffer_length);
                     widgets::slider(ui, setter, &p.lookahead);
                     widgets::slider(ui, setter, &p.high_pass);
+                }
+                Algorithm::Ft2d => {
+                    widgets::slider(ui, setter, &p.patch_length);
+                    widgets::slider(ui, setter, &p.neighbourhood);
+                    widgets::slider(ui, setter, &p.peak_threshold);
+                    widgets::slider(ui, setter, &p.ft2d_high_pass);
                 }
             });
         ui.add_space(6.0);

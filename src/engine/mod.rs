@@ -20,6 +20,7 @@
 //! moves per sample or per frame, so any slicing of the input gives the same bits.
 
 pub mod beat_spectrum;
+pub mod ft2d;
 pub mod history;
 pub mod hpss;
 pub mod median;
@@ -36,7 +37,7 @@ use repet::Repet;
 pub use repet::Tempo;
 use repet_sim::RepetSim;
 pub use separator::Separator;
-pub use settings::{Algorithm, HpssSettings, PeriodSource, RepetSettings, Settings};
+pub use settings::{Algorithm, Ft2dSettings, HpssSettings, PeriodSource, RepetSettings, Settings};
 use stft::Stft;
 
 /// Input samples beyond ±this are clipped: a stray huge value must not blow up the
@@ -128,6 +129,7 @@ pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
         Algorithm::Repet | Algorithm::RepetSim => {
             repet::frames_of(settings.repet.lookahead_s, sample_rate, hop)
         }
+        Algorithm::Ft2d => ft2d::lookahead_of(&settings.ft2d, sample_rate, hop),
     };
     n + lookahead * hop
 }
@@ -169,6 +171,7 @@ enum AnySeparator {
     Hpss(Hpss),
     Repet(Repet),
     RepetSim(RepetSim),
+    Ft2d(ft2d::Ft2d),
     /// One supplied by the caller (see [`Engine::with_separator`]).
     Custom(Box<dyn Separator>),
 }
@@ -179,6 +182,7 @@ impl AnySeparator {
             AnySeparator::Hpss(s) => s,
             AnySeparator::Repet(s) => s,
             AnySeparator::RepetSim(s) => s,
+            AnySeparator::Ft2d(s) => s,
             AnySeparator::Custom(s) => s.as_mut(),
         }
     }
@@ -281,6 +285,9 @@ impl Engine {
             (None, Algorithm::RepetSim) => {
                 AnySeparator::RepetSim(RepetSim::new(settings.repet, sample_rate, n))
             }
+            (None, Algorithm::Ft2d) => {
+                AnySeparator::Ft2d(ft2d::Ft2d::new(settings.ft2d, sample_rate, n))
+            }
         };
         let mut engine = Self {
             settings,
@@ -377,6 +384,7 @@ impl Engine {
                 AnySeparator::Hpss(h) => h.set_settings(settings.hpss),
                 AnySeparator::Repet(r) => r.set_settings(settings.repet),
                 AnySeparator::RepetSim(r) => r.set_settings(settings.repet),
+                AnySeparator::Ft2d(f) => f.set_settings(settings.ft2d),
                 AnySeparator::Custom(_) => {}
             }
         }

@@ -14,10 +14,18 @@ pub enum Algorithm {
     Repet,
     /// Repeating background by similar frames (Rafii & Pardo 2012), on a rolling buffer.
     RepetSim,
+    /// Repeating background by the peaks of a rolling patch's 2-D Fourier transform
+    /// (Seetharaman, Pishdadian & Pardo 2017).
+    Ft2d,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [Algorithm::Hpss, Algorithm::Repet, Algorithm::RepetSim];
+    pub const ALL: [Algorithm; 4] = [
+        Algorithm::Hpss,
+        Algorithm::Repet,
+        Algorithm::RepetSim,
+        Algorithm::Ft2d,
+    ];
 
     /// The name shown to users and accepted by `--algorithm` (case-insensitive).
     pub fn name(self) -> &'static str {
@@ -25,6 +33,7 @@ impl Algorithm {
             Algorithm::Hpss => "HPSS",
             Algorithm::Repet => "REPET",
             Algorithm::RepetSim => "REPET-SIM",
+            Algorithm::Ft2d => "2DFT",
         }
     }
 
@@ -32,7 +41,9 @@ impl Algorithm {
     pub fn stem_names(self) -> [&'static str; 3] {
         match self {
             Algorithm::Hpss => ["percussive", "harmonic", "residual"],
-            Algorithm::Repet | Algorithm::RepetSim => ["foreground", "background", "residual"],
+            Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => {
+                ["foreground", "background", "residual"]
+            }
         }
     }
 
@@ -152,6 +163,30 @@ impl Default for RepetSettings {
     }
 }
 
+/// Settings of the 2DFT separator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ft2dSettings {
+    /// Length of the rolling patch that is transformed; half of it is lookahead.
+    pub patch_s: f32,
+    /// Width of the peak filter along the modulation-rate axis.
+    pub neighbourhood_hz: f32,
+    /// Peaks weaker than this share of the strongest are not repeating.
+    pub threshold: f32,
+    /// Below this the foreground is silent.
+    pub high_pass_hz: f32,
+}
+
+impl Default for Ft2dSettings {
+    fn default() -> Self {
+        Self {
+            patch_s: 10.0,
+            neighbourhood_hz: 1.25,
+            threshold: 0.0,
+            high_pass_hz: 100.0,
+        }
+    }
+}
+
 /// All settings of one engine.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
@@ -159,6 +194,7 @@ pub struct Settings {
     pub fft_size: usize,
     pub hpss: HpssSettings,
     pub repet: RepetSettings,
+    pub ft2d: Ft2dSettings,
 }
 
 impl Default for Settings {
@@ -168,6 +204,7 @@ impl Default for Settings {
             fft_size: 2048,
             hpss: HpssSettings::default(),
             repet: RepetSettings::default(),
+            ft2d: Ft2dSettings::default(),
         }
     }
 }
@@ -358,6 +395,43 @@ pub const SPECS: &[Spec] = &[
         help: "REPET-SIM: least cosine similarity of a chosen frame",
         changes_latency: false,
     },
+    Spec {
+        id: "patch_length",
+        unit: "s",
+        kind: Kind::Float {
+            min: 2.0,
+            max: 20.0,
+        },
+        help: "2DFT: length of the transformed patch; half of it is lookahead (latency)",
+        changes_latency: true,
+    },
+    Spec {
+        id: "neighbourhood",
+        unit: "Hz",
+        kind: Kind::Float {
+            min: 0.1,
+            max: 10.0,
+        },
+        help: "2DFT: width of the peak filter along the modulation rate",
+        changes_latency: false,
+    },
+    Spec {
+        id: "peak_threshold",
+        unit: "",
+        kind: Kind::Float { min: 0.0, max: 1.0 },
+        help: "2DFT: peaks weaker than this share of the strongest are not repeating",
+        changes_latency: false,
+    },
+    Spec {
+        id: "ft2d_high_pass",
+        unit: "Hz",
+        kind: Kind::Float {
+            min: 0.0,
+            max: 1000.0,
+        },
+        help: "2DFT: below this everything stays in the background",
+        changes_latency: false,
+    },
 ];
 
 /// The most similar frames REPET-SIM may combine.
@@ -511,6 +585,10 @@ impl Settings {
             "neighbours" => self.repet.neighbours = value as usize,
             "min_spacing" => self.repet.min_spacing_s = value,
             "similarity_threshold" => self.repet.similarity_threshold = value,
+            "patch_length" => self.ft2d.patch_s = value,
+            "neighbourhood" => self.ft2d.neighbourhood_hz = value,
+            "peak_threshold" => self.ft2d.threshold = value,
+            "ft2d_high_pass" => self.ft2d.high_pass_hz = value,
             _ => debug_assert!(false, "no setting '{id}'"),
         }
     }
@@ -536,6 +614,10 @@ impl Settings {
             "neighbours" => r.neighbours as f32,
             "min_spacing" => r.min_spacing_s,
             "similarity_threshold" => r.similarity_threshold,
+            "patch_length" => self.ft2d.patch_s,
+            "neighbourhood" => self.ft2d.neighbourhood_hz,
+            "peak_threshold" => self.ft2d.threshold,
+            "ft2d_high_pass" => self.ft2d.high_pass_hz,
             _ => panic!("no setting '{id}'"),
         }
     }
@@ -550,14 +632,21 @@ impl Settings {
         let repet = self.algorithm.is_repet()
             && (self.repet.buffer_s != other.repet.buffer_s
                 || self.repet.lookahead_s != other.repet.lookahead_s);
-        self.algorithm != other.algorithm || self.fft_size != other.fft_size || hpss || repet
+        let ft2d = self.algorithm == Algorithm::Ft2d
+            && (self.ft2d.patch_s != other.ft2d.patch_s
+                || self.ft2d.neighbourhood_hz != other.ft2d.neighbourhood_hz);
+        self.algorithm != other.algorithm
+            || self.fft_size != other.fft_size
+            || hpss
+            || repet
+            || ft2d
     }
 
     /// Number of stems the engine produces: 2, or 3 with a residual.
     pub fn stem_count(&self) -> usize {
         match self.algorithm {
             Algorithm::Hpss if self.hpss.has_residual() => 3,
-            Algorithm::Hpss | Algorithm::Repet | Algorithm::RepetSim => 2,
+            Algorithm::Hpss | Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => 2,
         }
     }
 }
@@ -599,6 +688,7 @@ mod tests {
         ));
         assert_eq!(Algorithm::parse("hpss"), Some(Algorithm::Hpss));
         assert_eq!(Algorithm::parse("repet-sim"), Some(Algorithm::RepetSim));
+        assert_eq!(Algorithm::parse("2dft"), Some(Algorithm::Ft2d));
         s.set_from_str("period_source=tempo").unwrap();
         s.set_from_str("period_bars=2").unwrap();
         s.set_from_str("neighbours=40").unwrap();

@@ -3,7 +3,7 @@
 
 use nice_plug::prelude::*;
 
-use crate::engine::{Algorithm, HpssSettings, PeriodSource, RepetSettings, Settings};
+use crate::engine::{Algorithm, Ft2dSettings, HpssSettings, PeriodSource, RepetSettings, Settings};
 
 #[derive(Enum, Debug, PartialEq, Clone, Copy)]
 pub enum AlgorithmChoice {
@@ -16,6 +16,9 @@ pub enum AlgorithmChoice {
     #[id = "repet-sim"]
     #[name = "REPET-SIM"]
     RepetSim,
+    #[id = "2dft"]
+    #[name = "2DFT"]
+    Ft2d,
 }
 
 impl From<AlgorithmChoice> for Algorithm {
@@ -24,6 +27,7 @@ impl From<AlgorithmChoice> for Algorithm {
             AlgorithmChoice::Hpss => Algorithm::Hpss,
             AlgorithmChoice::Repet => Algorithm::Repet,
             AlgorithmChoice::RepetSim => Algorithm::RepetSim,
+            AlgorithmChoice::Ft2d => Algorithm::Ft2d,
         }
     }
 }
@@ -144,6 +148,14 @@ pub struct UnweaveParams {
     pub min_spacing: FloatParam,
     #[id = "similarity_threshold"]
     pub similarity_threshold: FloatParam,
+    #[id = "patch_length"]
+    pub patch_length: FloatParam,
+    #[id = "neighbourhood"]
+    pub neighbourhood: FloatParam,
+    #[id = "peak_threshold"]
+    pub peak_threshold: FloatParam,
+    #[id = "ft2d_high_pass"]
+    pub ft2d_high_pass: FloatParam,
 }
 
 /// A parameter over `min ..= max` shown with `digits` decimals; `skew` spends more of
@@ -212,6 +224,7 @@ impl Default for UnweaveParams {
     fn default() -> Self {
         let d = HpssSettings::default();
         let r = RepetSettings::default();
+        let f = Ft2dSettings::default();
         Self {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             algorithm: EnumParam::new("Algorithm", AlgorithmChoice::Hpss),
@@ -289,6 +302,10 @@ impl Default for UnweaveParams {
                 "",
                 2,
             ),
+            patch_length: linear("Patch length", f.patch_s, 2.0, 20.0, " s", 1),
+            neighbourhood: skewed("Neighbourhood", f.neighbourhood_hz, 0.1, 10.0, " Hz", 2),
+            peak_threshold: linear("Peak threshold", f.threshold, 0.0, 1.0, "", 2),
+            ft2d_high_pass: skewed("2DFT high-pass", f.high_pass_hz, 0.0, 1000.0, " Hz", 0),
         }
     }
 }
@@ -318,6 +335,12 @@ impl UnweaveParams {
                 neighbours: self.neighbours.value() as usize,
                 min_spacing_s: self.min_spacing.value(),
                 similarity_threshold: self.similarity_threshold.value(),
+            },
+            ft2d: Ft2dSettings {
+                patch_s: self.patch_length.value(),
+                neighbourhood_hz: self.neighbourhood.value(),
+                threshold: self.peak_threshold.value(),
+                high_pass_hz: self.ft2d_high_pass.value(),
             },
         }
     }
@@ -389,6 +412,10 @@ mod tests {
         check(&params.manual_period, "manual_period");
         check(&params.min_spacing, "min_spacing");
         check(&params.similarity_threshold, "similarity_threshold");
+        check(&params.patch_length, "patch_length");
+        check(&params.neighbourhood, "neighbourhood");
+        check(&params.peak_threshold, "peak_threshold");
+        check(&params.ft2d_high_pass, "ft2d_high_pass");
         assert_eq!(
             (
                 params.neighbours.preview_plain(0.0),

@@ -227,7 +227,8 @@ pub fn loop_and_lead(len: usize, sample_rate: f32, period: f64, seed: u64) -> (V
     (background, lead)
 }
 
-/// Settings of the rolling-buffer separators the invariant tests run through.
+/// Settings of the rolling-buffer separators (REPET, REPET-SIM, 2DFT) the invariant
+/// tests run through.
 pub fn repet_matrix() -> Vec<Settings> {
     use unweave::engine::{Algorithm, PeriodSource};
     let mut all = Vec::new();
@@ -252,6 +253,19 @@ pub fn repet_matrix() -> Vec<Settings> {
             }
         }
     }
+    // 2DFT with a short patch, and its peak threshold both off and on.
+    for fft_size in [512, 2048, 8192] {
+        for threshold in [0.0, 0.3] {
+            let mut s = Settings {
+                algorithm: Algorithm::Ft2d,
+                fft_size,
+                ..Settings::default()
+            };
+            s.ft2d.patch_s = 3.0;
+            s.ft2d.threshold = threshold;
+            all.push(s);
+        }
+    }
     all
 }
 
@@ -271,4 +285,46 @@ pub fn reconstruction_error(out: &[Vec<Vec<f32>>; 3], input: &[Vec<f32>], latenc
         }
     }
     worst
+}
+
+/// The corpus items with a repeating background and a lead.
+pub const REPET_ITEMS: [&str; 2] = ["repet_dev_01_organ", "repet_dev_02_sax"];
+
+/// Mean over channels of (background, foreground) SDR with the latency removed.
+pub fn score(item: &std::path::Path, settings: Settings) -> (f64, f64) {
+    let (mix, rate) = read_wav(&item.join("mix.wav"));
+    let (background, _) = read_wav(&item.join("background.wav"));
+    let (foreground, _) = read_wav(&item.join("foreground.wav"));
+    let mut engine = Engine::new(settings, rate as f32, mix.len(), 4096).unwrap();
+    let latency = engine.latency();
+    let out = run_fixed(&mut engine, &mix, 4096, latency);
+    let channels = mix.len() as f64;
+    let (mut b, mut f) = (0.0, 0.0);
+    for c in 0..mix.len() {
+        b += unweave::metrics::sdr(
+            &background[c],
+            &out[Stem::Background as usize][c][latency..],
+        );
+        f += unweave::metrics::sdr(
+            &foreground[c],
+            &out[Stem::Foreground as usize][c][latency..],
+        );
+    }
+    (b / channels, f / channels)
+}
+
+/// Median over the items (two items: their mean), as ANCHORS.md reports families.
+pub fn family(corpus: &std::path::Path, settings: Settings, report: &mut String) -> (f64, f64) {
+    let scores: Vec<(f64, f64)> = REPET_ITEMS
+        .iter()
+        .map(|i| score(&corpus.join(i), settings))
+        .collect();
+    for (item, (b, f)) in REPET_ITEMS.iter().zip(&scores) {
+        *report += &format!("  {item}: background {b:.2}  foreground {f:.2}\n");
+    }
+    let n = scores.len() as f64;
+    (
+        scores.iter().map(|s| s.0).sum::<f64>() / n,
+        scores.iter().map(|s| s.1).sum::<f64>() / n,
+    )
 }

@@ -1,0 +1,410 @@
+//! 2DFT separation in real time (Seetharaman, Pishdadian & Pardo 2017).
+//!
+//! A repeating accompaniment is a periodic pattern in the magnitude spectrogram, so
+//! its 2-D Fourier transform (frequency × time) is concentrated in peaks along the
+//! modulation-rate axis; a lead that does not repeat spreads out. A rolling patch of
+//! the last `patch` frames is transformed, the peaks are kept with a soft weight
+//! (how far the local maximum stands above its neighbourhood's mean, in local
+//! standard deviations: the thesis's `local_std` filter), and the inverse transform
+//! of the peaks is the repeating model `W`; the foreground mask is `1 − min(W, V)/V`.
+//!
+//! **Work spread over hops.** The frequency transform of each frame is taken as the
+//! frame arrives. Every `every` hops the patch is snapshotted and its rate-axis
+//! transforms, peak filter and inverse run a slice of rows per hop over the next
+//! `every` hops, so no single `process` call pays for a whole 2-D transform. The
+//! result models the `every` frames just after the patch's centre.
+//!
+//! **Latency**: the masked frame sits at the patch's centre when the patch is taken,
+//! and the result arrives `every` hops later: `lookahead = patch / 2 + every` hops.
+//!
+//! Differences from nussl's offline FT2D: the patch rolls instead of covering the
+//! whole file; channels are linked; the final mask is not divided by its maximum over
+//! the whole file (non-causal, and `min(W, V)/V` already reaches 1 wherever `W ≥ V`).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
+
+use super::Separator;
+use super::repet::{frames_of, high_pass_bins, repeating_mask};
+use super::settings::Ft2dSettings;
+
+/// Seconds between two patch transforms: each one models this much audio.
+pub const UPDATE_SECONDS: f32 = 0.5;
+/// The longest patch any setting asks for, in seconds.
+pub const MAX_PATCH_SECONDS: f32 = 20.0;
+
+/// The smallest length of at least `n` whose only prime factors are 2, 3, 5 and 7
+/// (rustfft has butterflies for each): the FFT along the patch is fast for it.
+fn fast_length(n: usize) -> usize {
+    (n.max(1)..)
+        .find(|&m| {
+            let mut m = m;
+            for p in [2, 3, 5, 7] {
+                while m % p == 0 {
+                    m /= p;
+                }
+            }
+            m == 1
+        })
+        .expect("7-smooth numbers are unbounded")
+}
+
+/// Frames in the patch (a fast FFT length) and hops between patch transforms.
+fn geometry_of(settings: &Ft2dSettings, sample_rate: f32, hop: usize) -> (usize, usize) {
+    let every = frames_of(UPDATE_SECONDS, sample_rate, hop).max(1);
+    let frames = frames_of(settings.patch_s.min(MAX_PATCH_SECONDS), sample_rate, hop);
+    (fast_length(frames.max(2 * every)), every)
+}
+
+/// The lookahead, in hops, of a 2DFT separator with `settings`: `patch / 2 + every`.
+pub fn lookahead_of(settings: &Ft2dSettings, sample_rate: f32, hop: usize) -> usize {
+    let (patch, every) = geometry_of(settings, sample_rate, hop);
+    patch / 2 + every
+}
+
+pub struct Ft2d {
+    settings: Ft2dSettings,
+    sample_rate: f32,
+    fft_size: usize,
+    bins: usize,
+    /// Rows of the 2-D spectrum: the real FFT along frequency keeps `bins / 2 + 1`.
+    rows: usize,
+    /// Frames in the patch (a fast FFT length) and hops between transforms.
+    patch: usize,
+    every: usize,
+    lookahead: usize,
+    /// Half-width of the peak filter's neighbourhood along the rate axis, in rate bins.
+    reach: usize,
+    high_pass: usize,
+
+    along_frequency: Arc<dyn RealToComplex<f32>>,
+    back_along_frequency: Arc<dyn ComplexToReal<f32>>,
+    along_time: Arc<dyn Fft<f32>>,
+    back_along_time: Arc<dyn Fft<f32>>,
+    fft_scratch: Vec<Complex<f32>>,
+
+    /// Frequency transforms of the last `patch + every` frames, stored by row
+    /// (`transformed[r * slots + slot]`): a patch's row is then two contiguous runs,
+    /// where a frame-major layout made every read of it a cache miss.
+    transformed: Vec<Complex<f32>>,
+    /// Magnitudes of the last `lookahead + 1` frames, `bins` each.
+    magnitudes: Vec<f32>,
+    /// The 2-D spectrum being worked on, one row of `patch` rates per frequency row.
+    spectrum: Vec<Complex<f32>>,
+    /// Peak weights of `spectrum`, same layout.
+    weights: Vec<f32>,
+    /// One row's peak scores before the up/down mirror.
+    scores: Vec<f32>,
+    /// One row's magnitudes with wrap-around margins (see `analyse_row`).
+    padded: Vec<f32>,
+    strongest: f32,
+    /// Frequency-domain models of the `every` frames served now and being built.
+    serving: Vec<Complex<f32>>,
+    building: Vec<Complex<f32>>,
+
+    real: Vec<f32>,
+    row: Vec<Complex<f32>>,
+    model: Vec<f32>,
+    /// Frames pushed so far.
+    frames: usize,
+    /// Newest frame of the patch being worked on.
+    snapshot: usize,
+}
+
+impl Ft2d {
+    pub fn new(settings: Ft2dSettings, sample_rate: f32, fft_size: usize) -> Self {
+        let hop = fft_size / super::stft::OVERLAP;
+        let bins = fft_size / 2 + 1;
+        let rows = bins / 2 + 1;
+        let (patch, every) = geometry_of(&settings, sample_rate, hop);
+        let patch_seconds = patch as f32 * hop as f32 / sample_rate;
+        let reach = ((settings.neighbourhood_hz * patch_seconds / 2.0).round() as usize)
+            .clamp(1, patch / 2 - 1);
+        let lookahead = patch / 2 + every;
+        let mut real_planner = RealFftPlanner::<f32>::new();
+        let mut planner = FftPlanner::<f32>::new();
+        let along_frequency = real_planner.plan_fft_forward(bins);
+        let back_along_frequency = real_planner.plan_fft_inverse(bins);
+        let along_time = planner.plan_fft_forward(patch);
+        let back_along_time = planner.plan_fft_inverse(patch);
+        let scratch = [
+            along_frequency.get_scratch_len(),
+            back_along_frequency.get_scratch_len(),
+            along_time.get_inplace_scratch_len(),
+            back_along_time.get_inplace_scratch_len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        let mut ft2d = Self {
+            settings,
+            sample_rate,
+            fft_size,
+            bins,
+            rows,
+            patch,
+            every,
+            lookahead,
+            reach,
+            high_pass: high_pass_bins(settings.high_pass_hz, sample_rate, fft_size),
+            along_frequency,
+            back_along_frequency,
+            along_time,
+            back_along_time,
+            fft_scratch: vec![Complex::default(); scratch],
+            transformed: vec![Complex::default(); (patch + every) * rows],
+            magnitudes: vec![0.0; (lookahead + 1) * bins],
+            spectrum: vec![Complex::default(); rows * patch],
+            weights: vec![0.0; rows * patch],
+            scores: vec![0.0; patch],
+            padded: vec![0.0; 2 * patch],
+            strongest: 0.0,
+            serving: vec![Complex::default(); every * rows],
+            building: vec![Complex::default(); every * rows],
+            real: vec![0.0; bins],
+            row: vec![Complex::default(); rows],
+            model: vec![0.0; bins],
+            frames: 0,
+            snapshot: 0,
+        };
+        for buffer in [
+            &mut ft2d.transformed,
+            &mut ft2d.spectrum,
+            &mut ft2d.serving,
+            &mut ft2d.building,
+        ] {
+            super::prefault(buffer);
+        }
+        super::prefault(&mut ft2d.magnitudes);
+        super::prefault(&mut ft2d.weights);
+        ft2d
+    }
+
+    /// Applies the settings that need no new buffers: threshold and high-pass.
+    pub fn set_settings(&mut self, settings: Ft2dSettings) {
+        self.settings.threshold = settings.threshold;
+        self.settings.high_pass_hz = settings.high_pass_hz;
+        self.high_pass = high_pass_bins(settings.high_pass_hz, self.sample_rate, self.fft_size);
+    }
+
+    /// Frames in the patch and hops between transforms.
+    pub fn geometry(&self) -> (usize, usize) {
+        (self.patch, self.every)
+    }
+
+    /// The foreground mask of frame `masked`, served at hop `n`: patches are taken at
+    /// frames `every − 1`, `2·every − 1`, … and serve hops `every + 1` to `2·every`
+    /// after theirs, so the model of hop `n` is number `n mod every` of its patch.
+    fn mask(&mut self, n: usize, masked: usize, foreground: &mut [f32]) {
+        let (bins, rows) = (self.bins, self.rows);
+        let k = n % self.every;
+        self.row
+            .copy_from_slice(&self.serving[k * rows..(k + 1) * rows]);
+        // A real signal's transform has real ends; rounding may leave a trace there.
+        self.row[0].im = 0.0;
+        if bins % 2 == 0 {
+            self.row[rows - 1].im = 0.0;
+        }
+        let _ = self.back_along_frequency.process_with_scratch(
+            &mut self.row,
+            &mut self.model,
+            &mut self.fft_scratch,
+        );
+        let norm = 1.0 / (self.patch * bins) as f32;
+        for m in &mut self.model[..bins] {
+            *m = (*m * norm).abs();
+        }
+        let slot = masked % (self.lookahead + 1);
+        let frame = &self.magnitudes[slot * bins..(slot + 1) * bins];
+        repeating_mask(frame, &self.model, self.high_pass, bins, foreground);
+    }
+
+    /// One step of the patch's transform: a share of the rows, so that `every` steps
+    /// do them all: first each row's rate transform and peak weights, then (once the
+    /// strongest weight is known) each row's inverse.
+    fn step(&mut self, step: usize) {
+        let tasks = 2 * self.rows;
+        let per_step = tasks.div_ceil(self.every);
+        for task in step * per_step..((step + 1) * per_step).min(tasks) {
+            if task < self.rows {
+                self.analyse_row(task);
+            } else {
+                self.resynthesise_row(task - self.rows);
+            }
+        }
+    }
+
+    fn analyse_row(&mut self, r: usize) {
+        if r == 0 {
+            self.strongest = 0.0;
+        }
+        let (patch, slots, reach) = (self.patch, self.patch + self.every, self.reach);
+        let row = &mut self.spectrum[r * patch..(r + 1) * patch];
+        let ring = &self.transformed[r * slots..(r + 1) * slots];
+        // The patch holds frames `end − patch .. end`; those before the stream are silence.
+        let end = self.snapshot + 1;
+        let missing = patch.saturating_sub(end);
+        row[..missing].fill(Complex::default());
+        let (mut p, mut frame) = (missing, end + missing - patch);
+        while frame < end {
+            let slot = frame % slots;
+            let run = (slots - slot).min(end - frame);
+            row[p..p + run].copy_from_slice(&ring[slot..slot + run]);
+            p += run;
+            frame += run;
+        }
+        self.along_time
+            .process_with_scratch(row, &mut self.fft_scratch);
+
+        // Magnitudes with `reach` values of wrap-around on both sides: the rate axis
+        // is circular, and plain slices keep the window loops free of modulo.
+        let padded = &mut self.padded[..patch + 2 * reach];
+        for (m, x) in padded[reach..reach + patch].iter_mut().zip(row.iter()) {
+            *m = (x.re * x.re + x.im * x.im).sqrt();
+        }
+        padded.copy_within(patch..patch + reach, 0);
+        padded.copy_within(reach..2 * reach, reach + patch);
+        let width = (2 * reach + 1) as f32;
+        let (mut sum, mut sum_sq) = padded[..2 * reach + 1]
+            .iter()
+            .fold((0.0f32, 0.0f32), |(s, q), &m| (s + m, q + m * m));
+        let scores = &mut self.scores;
+        for p in 0..patch {
+            let window = &padded[p..p + 2 * reach + 1];
+            let centre = window[reach];
+            // Most positions lose to a next-door neighbour: look there first.
+            let is_max = window[reach - 1] <= centre
+                && window[reach + 1] <= centre
+                && window.iter().all(|&m| m <= centre);
+            let mean = sum / width;
+            let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
+            scores[p] = if is_max && std > 1e-6 * centre {
+                (centre - mean) / std
+            } else {
+                0.0
+            };
+            if p + 1 < patch {
+                let (leaving, entering) = (padded[p], padded[p + 2 * reach + 1]);
+                sum += entering - leaving;
+                sum_sq += entering * entering - leaving * leaving;
+            }
+        }
+        let weights = &mut self.weights[r * patch..(r + 1) * patch];
+        // Up- and down-sweeping patterns at one rate count alike.
+        for p in 0..patch {
+            let mirror = (patch - p) % patch;
+            let (a, b) = (scores[p], scores[mirror]);
+            weights[p] = if a > b { a } else { b };
+            if weights[p] > self.strongest {
+                self.strongest = weights[p];
+            }
+        }
+    }
+
+    fn resynthesise_row(&mut self, r: usize) {
+        let patch = self.patch;
+        let scale = if self.strongest > 0.0 {
+            1.0 / self.strongest
+        } else {
+            0.0
+        };
+        let threshold = self.settings.threshold;
+        let row = &mut self.spectrum[r * patch..(r + 1) * patch];
+        for (x, w) in row
+            .iter_mut()
+            .zip(&self.weights[r * patch..(r + 1) * patch])
+        {
+            let w = w * scale;
+            *x *= if w >= threshold { w } else { 0.0 };
+        }
+        self.back_along_time
+            .process_with_scratch(row, &mut self.fft_scratch);
+        // The modelled frames start at the patch's centre.
+        for k in 0..self.every {
+            self.building[k * self.rows + r] = row[patch / 2 + k];
+        }
+    }
+}
+
+impl Separator for Ft2d {
+    fn lookahead(&self) -> usize {
+        self.lookahead
+    }
+
+    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+        let bins = self.bins;
+        let n = self.frames;
+        self.frames += 1;
+        let slot = n % (self.lookahead + 1);
+        self.magnitudes[slot * bins..(slot + 1) * bins].copy_from_slice(magnitude);
+        self.real.copy_from_slice(magnitude);
+        // Lengths are fixed at construction, so the transform cannot fail.
+        let _ = self.along_frequency.process_with_scratch(
+            &mut self.real,
+            &mut self.row,
+            &mut self.fft_scratch,
+        );
+        let slots = self.patch + self.every;
+        let slot = n % slots;
+        for (r, x) in self.row.iter().enumerate() {
+            self.transformed[r * slots + slot] = *x;
+        }
+
+        // The frame served now was modelled by the patch finished last hop or before.
+        match n.checked_sub(self.lookahead) {
+            Some(masked) => self.mask(n, masked, foreground),
+            None => foreground.fill(0.0),
+        }
+        // Patches are taken at frames `every − 1`, `2·every − 1`, …; each is worked
+        // on over the next `every` hops and then served for `every` hops.
+        if n >= self.every {
+            let step = (n - self.every) % self.every;
+            if step == 0 {
+                self.snapshot = n - 1;
+            }
+            self.step(step);
+            if step == self.every - 1 {
+                std::mem::swap(&mut self.serving, &mut self.building);
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.transformed.fill(Complex::default());
+        self.magnitudes.fill(0.0);
+        self.serving.fill(Complex::default());
+        self.building.fill(Complex::default());
+        self.frames = 0;
+        self.snapshot = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_round_up_to_fast_lengths() {
+        assert_eq!(fast_length(861), 864);
+        assert_eq!(fast_length(1034), 1050);
+        assert_eq!(fast_length(1), 1);
+        for n in 1..5000 {
+            let m = fast_length(n);
+            assert!(m >= n && m as f64 <= n as f64 * 1.07 + 2.0, "{n} → {m}");
+        }
+    }
+
+    #[test]
+    fn the_lookahead_is_half_the_patch_plus_one_update() {
+        let settings = Ft2dSettings::default();
+        let ft2d = Ft2d::new(settings, 44_100.0, 2048);
+        let (patch, every) = ft2d.geometry();
+        assert_eq!(every, 43, "0.5 s of 512-sample hops");
+        assert_eq!(patch, 864, "10 s of hops, rounded up to a fast length");
+        assert_eq!(ft2d.lookahead(), patch / 2 + every);
+        assert_eq!(lookahead_of(&settings, 44_100.0, 512), ft2d.lookahead());
+    }
+}
