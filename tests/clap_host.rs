@@ -49,17 +49,7 @@ fn plugin_paths() -> Vec<PathBuf> {
             "UNWEAVE_CLAP_BUNDLE not set: hosting only this test run's library (run `cargo xtask test`)"
         ),
     }
-    // `cargo test` leaves the library it built for this run beside the test binary,
-    // in target/<profile>/deps (target/<profile>/libunweave.so may be an older build).
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap();
-    let lib = dir.join(format!(
-        "{}unweave{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(lib.is_file(), "{} was not built", lib.display());
-    paths.push(lib);
+    paths.push(common::built_library());
     paths
 }
 
@@ -559,14 +549,7 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
                         let mut rng =
                             0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64);
                         let out = host.render_with(&input, &mut |_| {
-                            ids.iter()
-                                .map(|id| {
-                                    rng ^= rng << 13;
-                                    rng ^= rng >> 7;
-                                    rng ^= rng << 17;
-                                    (*id, (rng >> 11) as f64 / (1u64 << 53) as f64)
-                                })
-                                .collect()
+                            ids.iter().map(|id| (*id, uniform(&mut rng))).collect()
                         });
                         assert_bounded(&out, &path);
                     }
@@ -620,12 +603,7 @@ fn repet_repet_sim_and_2dft_run_under_the_allocation_checker_with_automation_eve
                         );
                         let mut rng =
                             0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64);
-                        let mut next = move || {
-                            rng ^= rng << 13;
-                            rng ^= rng >> 7;
-                            rng ^= rng << 17;
-                            rng
-                        };
+                        let mut next = move || xorshift(&mut rng);
                         let out = host.render_with(&input, &mut |_| {
                             let mut events: Vec<(ClapId, f64)> = float_ids
                                 .iter()
@@ -825,10 +803,15 @@ fn state_saved_and_restored_gives_the_same_sound() {
 
 /// A xorshift generator's next value in `[0, 1)`.
 fn uniform(state: &mut u64) -> f64 {
+    (xorshift(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The next value of a xorshift64 generator.
+fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;
-    (*state >> 11) as f64 / (1u64 << 53) as f64
+    *state
 }
 
 /// Every parameter's id, whether it is stepped, and its range in host values.

@@ -106,20 +106,6 @@ fn display() -> Option<(String, Option<Xvfb>)> {
     Some((format!(":{number}"), Some(Xvfb(child))))
 }
 
-/// The library this test run built: it has debug assertions and, with the
-/// `assert_process_allocs` feature, aborts on any allocation in `process`, so the
-/// analysis that only runs with the editor open is checked too.
-fn plugin_path() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let lib = exe.parent().unwrap().join(format!(
-        "{}unweave{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(lib.is_file(), "{} was not built", lib.display());
-    lib
-}
-
 /// An RGB picture of a window.
 struct Picture {
     width: usize,
@@ -222,7 +208,7 @@ fn look(display: &str, scene: &Scene) -> Picture {
     let root = conn.setup().roots[screen].root;
 
     // SAFETY: we load our own plugin, built by this workspace.
-    let entry = unsafe { PluginEntry::load(plugin_path()) }.expect("loads the plugin");
+    let entry = unsafe { PluginEntry::load(common::built_library()) }.expect("loads the plugin");
     let info = HostInfo::new(
         "Unweave editor test",
         "Unweave",

@@ -85,6 +85,21 @@ pub fn run_fixed(
     run_blocks(engine, input, &mut || block, tail)
 }
 
+/// The plugin library this `cargo test` run built: beside the test binary, in
+/// target/<profile>/deps (target/<profile>/libunweave.so may be an older build). It
+/// has debug assertions and, with `assert_process_allocs`, aborts on any allocation
+/// in `process`.
+pub fn built_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let lib = exe.parent().unwrap().join(format!(
+        "{}unweave{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.is_file(), "{} was not built", lib.display());
+    lib
+}
+
 /// The corpus folder: `$UNWEAVE_CORPUS`, else `../shared/corpus` beside the checkout.
 /// Missing, it says so loudly; under CI (`CI=true`) it is an error.
 pub fn corpus() -> Option<PathBuf> {
