@@ -69,7 +69,7 @@ pub fn create(
 fn stem_labels(algorithm: Algorithm) -> [&'static str; 3] {
     match algorithm {
         Algorithm::Hpss => ["Percussive", "Harmonic", "Residual"],
-        Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => {
+        Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d | Algorithm::Nmf => {
             ["Lead", "Repeating", "Residual"]
         }
     }
@@ -233,6 +233,7 @@ impl UnweaveEditor {
                     widgets::slider(ui, setter, &p.peak_threshold);
                     widgets::slider(ui, setter, &p.ft2d_high_pass);
                 }
+                Algorithm::Nmf => {}
             });
         ui.add_space(6.0);
         ui.label(

@@ -24,20 +24,27 @@ pub mod ft2d;
 pub mod history;
 pub mod hpss;
 pub mod median;
+pub mod nmf;
+pub mod nmf_filter;
 pub mod repet;
 pub mod repet_sim;
 pub mod separator;
 pub mod settings;
+pub mod spectrogram;
 pub mod stft;
 
 use realfft::num_complex::Complex;
 
 use hpss::Hpss;
+pub use nmf_filter::{NmfFilter, TemplateError, Templates};
 use repet::Repet;
 pub use repet::Tempo;
 use repet_sim::RepetSim;
 pub use separator::Separator;
-pub use settings::{Algorithm, Ft2dSettings, HpssSettings, PeriodSource, RepetSettings, Settings};
+pub use settings::{
+    Algorithm, Ft2dSettings, HpssSettings, NmfSettings, PeriodSource, RepetSettings, Settings,
+    Taught,
+};
 use stft::Stft;
 
 /// Input samples beyond ±this are clipped: a stray huge value must not blow up the
@@ -108,6 +115,21 @@ pub trait FrameObserver {
     fn frame(&mut self, view: &FrameView<'_>);
 }
 
+/// Two observers, each fed when it wants frames.
+impl<A: FrameObserver, B: FrameObserver> FrameObserver for (&mut A, &mut B) {
+    fn wants_frames(&self) -> bool {
+        self.0.wants_frames() || self.1.wants_frames()
+    }
+    fn frame(&mut self, view: &FrameView<'_>) {
+        if self.0.wants_frames() {
+            self.0.frame(view);
+        }
+        if self.1.wants_frames() {
+            self.1.frame(view);
+        }
+    }
+}
+
 /// No observer: [`Engine::process`] builds no views.
 impl FrameObserver for () {
     fn wants_frames(&self) -> bool {
@@ -130,6 +152,7 @@ pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
             repet::frames_of(settings.repet.lookahead_s, sample_rate, hop)
         }
         Algorithm::Ft2d => ft2d::lookahead_of(&settings.ft2d, sample_rate, hop),
+        Algorithm::Nmf => 0,
     };
     n + lookahead * hop
 }
@@ -172,6 +195,7 @@ enum AnySeparator {
     Repet(Repet),
     RepetSim(RepetSim),
     Ft2d(ft2d::Ft2d),
+    Nmf(NmfFilter),
     /// One supplied by the caller (see [`Engine::with_separator`]).
     Custom(Box<dyn Separator>),
 }
@@ -183,6 +207,7 @@ impl AnySeparator {
             AnySeparator::Repet(s) => s,
             AnySeparator::RepetSim(s) => s,
             AnySeparator::Ft2d(s) => s,
+            AnySeparator::Nmf(s) => s,
             AnySeparator::Custom(s) => s.as_mut(),
         }
     }
@@ -192,6 +217,7 @@ impl AnySeparator {
 /// set of latency-defining settings; everything is allocated in [`Engine::new`].
 pub struct Engine {
     settings: Settings,
+    sample_rate: f32,
     channels: usize,
     max_block: usize,
     stft: Stft,
@@ -288,9 +314,13 @@ impl Engine {
             (None, Algorithm::Ft2d) => {
                 AnySeparator::Ft2d(ft2d::Ft2d::new(settings.ft2d, sample_rate, n))
             }
+            (None, Algorithm::Nmf) => {
+                AnySeparator::Nmf(NmfFilter::new(settings.nmf, sample_rate, n))
+            }
         };
         let mut engine = Self {
             settings,
+            sample_rate,
             channels,
             max_block,
             stft,
@@ -350,6 +380,10 @@ impl Engine {
         &self.settings
     }
 
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
     pub fn channels(&self) -> usize {
         self.channels
     }
@@ -385,6 +419,7 @@ impl Engine {
                 AnySeparator::Repet(r) => r.set_settings(settings.repet),
                 AnySeparator::RepetSim(r) => r.set_settings(settings.repet),
                 AnySeparator::Ft2d(f) => f.set_settings(settings.ft2d),
+                AnySeparator::Nmf(f) => f.set_settings(settings.nmf),
                 AnySeparator::Custom(_) => {}
             }
         }
@@ -396,6 +431,37 @@ impl Engine {
     pub fn set_tempo(&mut self, tempo: Option<Tempo>) {
         if let AnySeparator::Repet(r) = &mut self.separator {
             r.set_tempo(tempo);
+        }
+    }
+
+    /// Gives NMF new taught templates, already on this engine's bins (see
+    /// [`Templates::for_analysis`]), and hands back the ones they replace so that the
+    /// caller drops them off the audio thread. Does not allocate. Templates that do
+    /// not fit, or an engine that is not NMF, hand the templates straight back.
+    pub fn set_templates(
+        &mut self,
+        templates: Box<Templates>,
+    ) -> Result<Option<Box<Templates>>, Box<Templates>> {
+        match &mut self.separator {
+            AnySeparator::Nmf(f) => f.set_templates(templates),
+            _ => Err(templates),
+        }
+    }
+
+    /// Takes NMF's taught templates out (NMF then leaves everything in the background),
+    /// for the caller to drop off the audio thread. Does not allocate.
+    pub fn take_templates(&mut self) -> Option<Box<Templates>> {
+        match &mut self.separator {
+            AnySeparator::Nmf(f) => f.take_templates(),
+            _ => None,
+        }
+    }
+
+    /// NMF's taught templates, when it has some.
+    pub fn templates(&self) -> Option<&Templates> {
+        match &self.separator {
+            AnySeparator::Nmf(f) => f.templates(),
+            _ => None,
         }
     }
 

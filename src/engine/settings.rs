@@ -17,14 +17,17 @@ pub enum Algorithm {
     /// Repeating background by the peaks of a rolling patch's 2-D Fourier transform
     /// (Seetharaman, Pishdadian & Pardo 2017).
     Ft2d,
+    /// Supervised NMF: one stem taught from a few seconds of it, the other learned as it plays.
+    Nmf,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 4] = [
+    pub const ALL: [Algorithm; 5] = [
         Algorithm::Hpss,
         Algorithm::Repet,
         Algorithm::RepetSim,
         Algorithm::Ft2d,
+        Algorithm::Nmf,
     ];
 
     /// The name shown to users and accepted by `--algorithm` (case-insensitive).
@@ -34,6 +37,7 @@ impl Algorithm {
             Algorithm::Repet => "REPET",
             Algorithm::RepetSim => "REPET-SIM",
             Algorithm::Ft2d => "2DFT",
+            Algorithm::Nmf => "NMF",
         }
     }
 
@@ -41,7 +45,7 @@ impl Algorithm {
     pub fn stem_names(self) -> [&'static str; 3] {
         match self {
             Algorithm::Hpss => ["percussive", "harmonic", "residual"],
-            Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => {
+            Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d | Algorithm::Nmf => {
                 ["foreground", "background", "residual"]
             }
         }
@@ -187,6 +191,54 @@ impl Default for Ft2dSettings {
     }
 }
 
+/// Which stem NMF's taught templates describe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Taught {
+    /// The accompaniment: teach it on a passage without the lead.
+    #[default]
+    Background,
+    /// The lead: teach it on a passage where it plays alone.
+    Foreground,
+}
+
+impl Taught {
+    pub const ALL: [Taught; 2] = [Taught::Background, Taught::Foreground];
+    /// Names as `--set nmf_taught=` takes them, in the order of [`Self::ALL`].
+    pub const NAMES: [&'static str; 2] = ["background", "foreground"];
+}
+
+/// Most templates NMF learns for the taught stem.
+pub const MAX_NMF_COMPONENTS: usize = 32;
+/// Most free templates that follow the other stem.
+pub const MAX_FREE_COMPONENTS: usize = 16;
+/// Most multiplicative updates per frame.
+pub const MAX_NMF_ITERATIONS: usize = 50;
+
+/// Settings of the supervised NMF separator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NmfSettings {
+    /// Templates learned when the stem is taught.
+    pub components: usize,
+    /// Templates that follow the untaught stem while audio plays; with none, the
+    /// untaught stem is what the taught templates leave unexplained (the better
+    /// choice when the taught stem was heard alone: 2 to 8 dB more SDR on the corpus).
+    pub free_components: usize,
+    /// Multiplicative updates of the activations per frame: CPU against accuracy.
+    pub iterations: usize,
+    pub taught: Taught,
+}
+
+impl Default for NmfSettings {
+    fn default() -> Self {
+        Self {
+            components: 16,
+            free_components: 0,
+            iterations: 10,
+            taught: Taught::Background,
+        }
+    }
+}
+
 /// All settings of one engine.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
@@ -195,6 +247,7 @@ pub struct Settings {
     pub hpss: HpssSettings,
     pub repet: RepetSettings,
     pub ft2d: Ft2dSettings,
+    pub nmf: NmfSettings,
 }
 
 impl Default for Settings {
@@ -205,6 +258,7 @@ impl Default for Settings {
             hpss: HpssSettings::default(),
             repet: RepetSettings::default(),
             ft2d: Ft2dSettings::default(),
+            nmf: NmfSettings::default(),
         }
     }
 }
@@ -432,6 +486,43 @@ pub const SPECS: &[Spec] = &[
         help: "2DFT: below this everything stays in the background",
         changes_latency: false,
     },
+    Spec {
+        id: "nmf_components",
+        unit: "",
+        kind: Kind::Integer {
+            min: 1,
+            max: MAX_NMF_COMPONENTS,
+        },
+        help: "NMF: templates learned when a stem is taught",
+        changes_latency: false,
+    },
+    Spec {
+        id: "nmf_free",
+        unit: "",
+        kind: Kind::Integer {
+            min: 0,
+            max: MAX_FREE_COMPONENTS,
+        },
+        help: "NMF: templates that follow the untaught stem as it plays",
+        changes_latency: false,
+    },
+    Spec {
+        id: "nmf_iterations",
+        unit: "",
+        kind: Kind::Integer {
+            min: 1,
+            max: MAX_NMF_ITERATIONS,
+        },
+        help: "NMF: updates of the activations per frame (CPU against accuracy)",
+        changes_latency: false,
+    },
+    Spec {
+        id: "nmf_taught",
+        unit: "",
+        kind: Kind::Choice(&Taught::NAMES),
+        help: "NMF: which stem the taught templates describe, background or foreground",
+        changes_latency: false,
+    },
 ];
 
 /// The most similar frames REPET-SIM may combine.
@@ -589,6 +680,10 @@ impl Settings {
             "neighbourhood" => self.ft2d.neighbourhood_hz = value,
             "peak_threshold" => self.ft2d.threshold = value,
             "ft2d_high_pass" => self.ft2d.high_pass_hz = value,
+            "nmf_components" => self.nmf.components = value as usize,
+            "nmf_free" => self.nmf.free_components = value as usize,
+            "nmf_iterations" => self.nmf.iterations = value as usize,
+            "nmf_taught" => self.nmf.taught = Taught::ALL[(value as usize).min(1)],
             _ => debug_assert!(false, "no setting '{id}'"),
         }
     }
@@ -618,6 +713,10 @@ impl Settings {
             "neighbourhood" => self.ft2d.neighbourhood_hz,
             "peak_threshold" => self.ft2d.threshold,
             "ft2d_high_pass" => self.ft2d.high_pass_hz,
+            "nmf_components" => self.nmf.components as f32,
+            "nmf_free" => self.nmf.free_components as f32,
+            "nmf_iterations" => self.nmf.iterations as f32,
+            "nmf_taught" => self.nmf.taught as usize as f32,
             _ => panic!("no setting '{id}'"),
         }
     }
@@ -646,7 +745,11 @@ impl Settings {
     pub fn stem_count(&self) -> usize {
         match self.algorithm {
             Algorithm::Hpss if self.hpss.has_residual() => 3,
-            Algorithm::Hpss | Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d => 2,
+            Algorithm::Hpss
+            | Algorithm::Repet
+            | Algorithm::RepetSim
+            | Algorithm::Ft2d
+            | Algorithm::Nmf => 2,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! activation: a setting that would change it asks the host to re-activate the
 //! plugin (hosts handle latency changing mid-playback badly) and applies then.
 
+pub mod learn;
 pub mod params;
 
 use std::num::NonZeroU32;
@@ -20,7 +21,8 @@ use nice_plug_egui::RepaintNotifier;
 use ringbuf::HeapCons;
 
 use crate::editor::feed::{Column, Feed, Publisher};
-use crate::engine::{Engine, Settings, Stem, Tempo};
+use crate::engine::{Algorithm, Engine, Settings, Stem, Tempo};
+use learn::{Learner, Task};
 use params::UnweaveParams;
 
 /// Bypass crossfades over this long, so toggling it never clicks.
@@ -41,14 +43,18 @@ pub struct Unweave {
     /// The editor's end of the spectrogram queue, until the editor is built.
     columns: Option<HeapCons<Column>>,
     repaint: RepaintNotifier,
+    /// Learn's capture and the hand-over of taught templates.
+    learner: Learner,
 }
 
 impl Default for Unweave {
     fn default() -> Self {
         let (feed, producer, consumer) = Feed::new();
         let repaint = RepaintNotifier::new();
+        let params = Arc::new(UnweaveParams::default());
         Self {
-            params: Arc::new(UnweaveParams::default()),
+            learner: Learner::new(params.templates.clone()),
+            params,
             engine: None,
             sample_rate: 44_100.0,
             restart_requested: false,
@@ -137,7 +143,14 @@ impl Plugin for Unweave {
 
     type Editor = nice_plug_egui::EguiEditor<crate::editor::UnweaveEditor>;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    type BackgroundTask = Task;
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let store = self.params.templates.clone();
+        Box::new(move |task| match task {
+            Task::Learn(job) => store.learn(job),
+        })
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
@@ -161,7 +174,7 @@ impl Plugin for Unweave {
     ) -> bool {
         let channels = layout.main_input_channels.map_or(0, |c| c.get() as usize);
         let settings: Settings = self.params.settings();
-        let engine = match Engine::new(
+        let mut engine = match Engine::new(
             settings,
             config.sample_rate,
             channels,
@@ -175,6 +188,11 @@ impl Plugin for Unweave {
         };
         context.set_latency_samples(engine.latency() as u32);
         self.publisher.activate(&engine, config.sample_rate);
+        self.learner.activate(
+            &mut engine,
+            config.sample_rate,
+            settings.algorithm == Algorithm::Nmf,
+        );
         self.sample_rate = config.sample_rate;
         self.engine = Some(engine);
         self.restart_requested = false;
@@ -207,19 +225,27 @@ impl Plugin for Unweave {
         let Some(engine) = &mut self.engine else {
             return ProcessStatus::Error("not activated");
         };
-        if !engine.update(&self.params.settings()) && !self.restart_requested {
+        let settings = self.params.settings();
+        if !engine.update(&settings) && !self.restart_requested {
             context.request_restart();
             self.restart_requested = true;
             self.feed.restart_pending.store(true, Ordering::Relaxed);
         }
         engine.set_tempo(host_tempo(context.transport()));
+        self.learner.receive(engine);
+        if let Some(task) = self
+            .learner
+            .block(self.params.learn.value(), settings.nmf.components)
+        {
+            context.execute_background(task);
+        }
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };
         self.bypass_mix.set_target(self.sample_rate, bypass_target);
 
         let len = buffer.samples();
         let main = buffer.as_slice();
         self.publisher.set_open(self.editor_state.is_open());
-        engine.process_observed(&*main, &mut self.publisher);
+        engine.process_observed(&*main, &mut (&mut self.publisher, &mut self.learner));
         self.publisher.block(engine, &*main);
 
         for (port, stem) in aux.outputs.iter_mut().zip(Stem::ALL) {

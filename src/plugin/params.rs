@@ -3,7 +3,12 @@
 
 use nice_plug::prelude::*;
 
-use crate::engine::{Algorithm, Ft2dSettings, HpssSettings, PeriodSource, RepetSettings, Settings};
+use super::learn::SharedTemplates;
+use crate::engine::settings::{MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, MAX_NMF_ITERATIONS};
+use crate::engine::{
+    Algorithm, Ft2dSettings, HpssSettings, NmfSettings, PeriodSource, RepetSettings, Settings,
+    Taught,
+};
 
 #[derive(Enum, Debug, PartialEq, Clone, Copy)]
 pub enum AlgorithmChoice {
@@ -19,6 +24,9 @@ pub enum AlgorithmChoice {
     #[id = "2dft"]
     #[name = "2DFT"]
     Ft2d,
+    #[id = "nmf"]
+    #[name = "NMF"]
+    Nmf,
 }
 
 impl From<AlgorithmChoice> for Algorithm {
@@ -28,6 +36,7 @@ impl From<AlgorithmChoice> for Algorithm {
             AlgorithmChoice::Repet => Algorithm::Repet,
             AlgorithmChoice::RepetSim => Algorithm::RepetSim,
             AlgorithmChoice::Ft2d => Algorithm::Ft2d,
+            AlgorithmChoice::Nmf => Algorithm::Nmf,
         }
     }
 }
@@ -51,6 +60,25 @@ impl From<PeriodSourceChoice> for PeriodSource {
             PeriodSourceChoice::Auto => PeriodSource::Auto,
             PeriodSourceChoice::HostTempo => PeriodSource::HostTempo,
             PeriodSourceChoice::Manual => PeriodSource::Manual,
+        }
+    }
+}
+
+#[derive(Enum, Debug, PartialEq, Clone, Copy)]
+pub enum TaughtChoice {
+    #[id = "background"]
+    #[name = "Background"]
+    Background,
+    #[id = "foreground"]
+    #[name = "Foreground"]
+    Foreground,
+}
+
+impl From<TaughtChoice> for Taught {
+    fn from(t: TaughtChoice) -> Self {
+        match t {
+            TaughtChoice::Background => Taught::Background,
+            TaughtChoice::Foreground => Taught::Foreground,
         }
     }
 }
@@ -156,6 +184,22 @@ pub struct UnweaveParams {
     pub peak_threshold: FloatParam,
     #[id = "ft2d_high_pass"]
     pub ft2d_high_pass: FloatParam,
+    #[id = "nmf_components"]
+    pub nmf_components: IntParam,
+    #[id = "nmf_free"]
+    pub nmf_free: IntParam,
+    #[id = "nmf_iterations"]
+    pub nmf_iterations: IntParam,
+    #[id = "nmf_taught"]
+    pub nmf_taught: EnumParam<TaughtChoice>,
+    /// NMF: on, the input is captured (up to 30 s); off, the captured passage is
+    /// learned as the taught stem's templates. Automatable, so a host can teach it
+    /// over a chosen passage.
+    #[id = "learn"]
+    pub learn: BoolParam,
+    /// The taught NMF templates, saved with the project.
+    #[persist = "nmf-templates"]
+    pub templates: SharedTemplates,
 }
 
 /// A parameter over `min ..= max` shown with `digits` decimals; `skew` spends more of
@@ -225,6 +269,17 @@ impl Default for UnweaveParams {
         let d = HpssSettings::default();
         let r = RepetSettings::default();
         let f = Ft2dSettings::default();
+        let n = NmfSettings::default();
+        let int = |name: &str, default: usize, min: usize, max: usize| {
+            IntParam::new(
+                name,
+                default as i32,
+                IntRange::Linear {
+                    min: min as i32,
+                    max: max as i32,
+                },
+            )
+        };
         Self {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             algorithm: EnumParam::new("Algorithm", AlgorithmChoice::Hpss),
@@ -306,6 +361,12 @@ impl Default for UnweaveParams {
             neighbourhood: skewed("Neighbourhood", f.neighbourhood_hz, 0.1, 10.0, " Hz", 2),
             peak_threshold: linear("Peak threshold", f.threshold, 0.0, 1.0, "", 2),
             ft2d_high_pass: skewed("2DFT high-pass", f.high_pass_hz, 0.0, 1000.0, " Hz", 0),
+            nmf_components: int("Templates", n.components, 1, MAX_NMF_COMPONENTS),
+            nmf_free: int("Free templates", n.free_components, 0, MAX_FREE_COMPONENTS),
+            nmf_iterations: int("Iterations", n.iterations, 1, MAX_NMF_ITERATIONS),
+            nmf_taught: EnumParam::new("Taught stem", TaughtChoice::Background),
+            learn: BoolParam::new("Learn", false),
+            templates: SharedTemplates::default(),
         }
     }
 }
@@ -341,6 +402,12 @@ impl UnweaveParams {
                 neighbourhood_hz: self.neighbourhood.value(),
                 threshold: self.peak_threshold.value(),
                 high_pass_hz: self.ft2d_high_pass.value(),
+            },
+            nmf: NmfSettings {
+                components: self.nmf_components.value() as usize,
+                free_components: self.nmf_free.value() as usize,
+                iterations: self.nmf_iterations.value() as usize,
+                taught: self.nmf_taught.value().into(),
             },
         }
     }

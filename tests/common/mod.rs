@@ -343,3 +343,18 @@ pub fn family(corpus: &std::path::Path, settings: Settings, report: &mut String)
         scores.iter().map(|s| s.1).sum::<f64>() / n,
     )
 }
+
+/// Teaches an NMF engine templates learned from `signal` (its own analysis).
+pub fn teach(engine: &mut Engine, signal: &[&[f32]]) {
+    let settings = *engine.settings();
+    let frames =
+        unweave::engine::spectrogram::Spectrogram::analyse(signal, settings.fft_size).magnitude();
+    let templates = unweave::engine::Templates::learn(
+        &frames,
+        engine.sample_rate(),
+        settings.fft_size,
+        settings.nmf.components,
+    )
+    .expect("the signal teaches");
+    assert!(engine.set_templates(Box::new(templates)).is_ok());
+}

@@ -1,0 +1,879 @@
+//! Nonnegative matrix factorisation `V ≈ W·H` of magnitude spectrograms.
+//!
+//! - [`factorise`]: β-divergence multiplicative updates (Lee & Seung 2001 for β = 2
+//!   and 1; Févotte & Idier 2011 for the general rule). The update exponent γ(β) of
+//!   Févotte & Idier makes every update non-increasing in the objective, including
+//!   Itakura–Saito (β = 0), where the plain rule can climb.
+//! - [`activations`]: `H` alone, with `W` fixed: supervised separation and mosaicing.
+//! - [`snpa`]: the successive nonnegative projection algorithm (Gillis 2014), which
+//!   picks `r` real columns of `V` spanning it: exact on separable matrices, and an
+//!   initialisation that starts `W` from frames that were actually heard.
+//! - [`sparse_activations`]: one-atom sparse coding (each column is one template, scaled).
+//!
+//! Matrices are stored column by column: a spectrogram holds one frame per column,
+//! `W` one template per column, `H` one frame's activations per column. The products
+//! run on `matrixmultiply`'s SGEMM. Nothing here is for the audio thread: it allocates.
+
+use std::fmt;
+
+/// A dense `rows × cols` matrix, stored column by column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f32>,
+}
+
+impl Matrix {
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Self {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
+    }
+
+    /// A matrix whose columns are `columns` (all `rows` long).
+    pub fn from_columns<'a>(rows: usize, columns: impl IntoIterator<Item = &'a [f32]>) -> Self {
+        let mut data = Vec::new();
+        let mut cols = 0;
+        for c in columns {
+            assert_eq!(c.len(), rows, "every column has `rows` values");
+            data.extend_from_slice(c);
+            cols += 1;
+        }
+        Self { rows, cols, data }
+    }
+
+    pub fn column(&self, j: usize) -> &[f32] {
+        &self.data[j * self.rows..(j + 1) * self.rows]
+    }
+
+    pub fn column_mut(&mut self, j: usize) -> &mut [f32] {
+        &mut self.data[j * self.rows..(j + 1) * self.rows]
+    }
+
+    pub fn columns(&self) -> impl Iterator<Item = &[f32]> {
+        self.data.chunks_exact(self.rows.max(1)).take(self.cols)
+    }
+
+    /// The columns `indices`, in that order.
+    pub fn select_columns(&self, indices: &[usize]) -> Matrix {
+        Matrix::from_columns(self.rows, indices.iter().map(|&j| self.column(j)))
+    }
+
+    /// The Frobenius norm.
+    pub fn norm(&self) -> f64 {
+        self.data
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt()
+    }
+}
+
+/// `c = op(a) · op(b)`, `op` transposing when asked.
+pub fn product(a: &Matrix, a_transposed: bool, b: &Matrix, b_transposed: bool, c: &mut Matrix) {
+    // Column-major: element (i, j) at i + j·rows, so the row stride is 1.
+    let (m, k, rsa, csa) = if a_transposed {
+        (a.cols, a.rows, a.rows as isize, 1)
+    } else {
+        (a.rows, a.cols, 1, a.rows as isize)
+    };
+    let (kb, n, rsb, csb) = if b_transposed {
+        (b.cols, b.rows, b.rows as isize, 1)
+    } else {
+        (b.rows, b.cols, 1, b.rows as isize)
+    };
+    assert_eq!(k, kb, "inner dimensions agree");
+    assert!(c.rows == m && c.cols == n, "output is {m}×{n}");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.data.fill(0.0);
+        return;
+    }
+    // SAFETY: the dimensions and strides describe exactly the three column-major
+    // buffers, whose lengths are rows·cols (checked by the asserts above).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            rsa,
+            csa,
+            b.data.as_ptr(),
+            rsb,
+            csb,
+            0.0,
+            c.data.as_mut_ptr(),
+            1,
+            m as isize,
+        );
+    }
+}
+
+/// The β of the β-divergence the factorisation minimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Beta {
+    /// β = 0: scale-invariant, suited to power spectra; quiet detail counts as much as loud.
+    ItakuraSaito,
+    /// β = 1: the usual choice for magnitude spectrograms.
+    #[default]
+    KullbackLeibler,
+    /// β = 2: least squares.
+    Euclidean,
+}
+
+impl Beta {
+    pub fn value(self) -> f32 {
+        match self {
+            Beta::ItakuraSaito => 0.0,
+            Beta::KullbackLeibler => 1.0,
+            Beta::Euclidean => 2.0,
+        }
+    }
+
+    pub fn from_value(beta: u32) -> Option<Self> {
+        match beta {
+            0 => Some(Beta::ItakuraSaito),
+            1 => Some(Beta::KullbackLeibler),
+            2 => Some(Beta::Euclidean),
+            _ => None,
+        }
+    }
+
+    /// Févotte & Idier's exponent: with it every multiplicative update is
+    /// non-increasing in the objective.
+    fn exponent(self) -> f32 {
+        match self {
+            Beta::ItakuraSaito => 0.5,
+            Beta::KullbackLeibler | Beta::Euclidean => 1.0,
+        }
+    }
+
+    /// `d_β(x | y)`.
+    pub fn divergence(self, x: f32, y: f32) -> f64 {
+        let (x, y) = (f64::from(x), f64::from(y));
+        match self {
+            Beta::Euclidean => 0.5 * (x - y) * (x - y),
+            Beta::KullbackLeibler if x == 0.0 => y,
+            Beta::KullbackLeibler => x * (x / y).ln() - x + y,
+            Beta::ItakuraSaito => x / y - (x / y).ln() - 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Beta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Beta::ItakuraSaito => "Itakura-Saito (beta 0)",
+            Beta::KullbackLeibler => "Kullback-Leibler (beta 1)",
+            Beta::Euclidean => "Euclidean (beta 2)",
+        })
+    }
+}
+
+/// How `W` and `H` start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Init {
+    /// Uniform random values scaled to the data (seeded: the same input gives the same result).
+    #[default]
+    Random,
+    /// `W` from the frames [`snpa`] picks, `H` from their projection.
+    Snpa,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    pub components: usize,
+    pub beta: Beta,
+    pub iterations: usize,
+    pub init: Init,
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            components: 8,
+            beta: Beta::KullbackLeibler,
+            iterations: 200,
+            init: Init::Random,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// `W` (`rows × components`) and `H` (`components × cols`), with the objective after
+/// each iteration (index 0: at the start).
+#[derive(Clone, Debug)]
+pub struct Factorisation {
+    pub w: Matrix,
+    pub h: Matrix,
+    pub objective: Vec<f64>,
+}
+
+/// Entries of `W·H` are kept at least this far above zero, relative to the data's
+/// largest value, so that `V / (W·H)` and `log` stay finite.
+const FLOOR: f32 = 1e-9;
+
+/// A small deterministic generator, so that a factorisation is reproducible.
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// The floor for the data `v`: relative to its largest value.
+fn floor_of(v: &Matrix) -> f32 {
+    let peak = v.data.iter().fold(0.0f32, |m, &x| m.max(x));
+    (peak * FLOOR).max(f32::MIN_POSITIVE)
+}
+
+/// The objective `Σ d_β(V | W·H)`.
+pub fn objective(v: &Matrix, model: &Matrix, beta: Beta) -> f64 {
+    let floor = floor_of(v);
+    v.data
+        .iter()
+        .zip(&model.data)
+        .map(|(&x, &y)| beta.divergence(beta_data(beta, x, floor), y.max(floor)))
+        .sum()
+}
+
+/// Itakura–Saito needs strictly positive data; the others take zeros as they are.
+fn beta_data(beta: Beta, x: f32, floor: f32) -> f32 {
+    if beta == Beta::ItakuraSaito {
+        x.max(floor)
+    } else {
+        x
+    }
+}
+
+/// Factorises the nonnegative `v` into `options.components` components.
+pub fn factorise(v: &Matrix, options: &Options) -> Factorisation {
+    let r = options.components.max(1);
+    let (w, h) = match options.init {
+        Init::Random => random_init(v, r, options.seed),
+        Init::Snpa => snpa_init(v, r),
+    };
+    refine(v, w, h, options.beta, options.iterations, true)
+}
+
+/// Runs `iterations` multiplicative updates from `w`, `h`; `W` stays as given when
+/// `update_w` is false.
+pub fn refine(
+    v: &Matrix,
+    mut w: Matrix,
+    mut h: Matrix,
+    beta: Beta,
+    iterations: usize,
+    update_w: bool,
+) -> Factorisation {
+    let (rows, cols, r) = (v.rows, v.cols, w.cols);
+    assert_eq!(w.rows, rows);
+    assert!(h.rows == r && h.cols == cols);
+    let floor = floor_of(v);
+    let v_data: Vec<f32> = v.data.iter().map(|&x| beta_data(beta, x, floor)).collect();
+    let v = Matrix {
+        rows,
+        cols,
+        data: v_data,
+    };
+    let mut model = Matrix::zeros(rows, cols);
+    let mut weighted = Matrix::zeros(rows, cols);
+    let mut power = Matrix::zeros(rows, cols);
+    let mut numerator_h = Matrix::zeros(r, cols);
+    let mut denominator_h = Matrix::zeros(r, cols);
+    let mut numerator_w = Matrix::zeros(rows, r);
+    let mut denominator_w = Matrix::zeros(rows, r);
+    let b = beta.value();
+    let gamma = beta.exponent();
+
+    let mut objective_trace = Vec::with_capacity(iterations + 1);
+    product(&w, false, &h, false, &mut model);
+    objective_trace.push(objective(&v, &model, beta));
+
+    // `weighted` = V ⊙ (WH)^(β−2), `power` = (WH)^(β−1): the two halves of the gradient.
+    let gradient_parts = |model: &mut Matrix, weighted: &mut Matrix, power: &mut Matrix| {
+        for ((m, (wt, p)), &x) in model
+            .data
+            .iter_mut()
+            .zip(weighted.data.iter_mut().zip(power.data.iter_mut()))
+            .zip(&v.data)
+        {
+            let y = m.max(floor);
+            *m = y;
+            match beta {
+                Beta::Euclidean => {
+                    *wt = x;
+                    *p = y;
+                }
+                Beta::KullbackLeibler => {
+                    *wt = x / y;
+                    *p = 1.0;
+                }
+                Beta::ItakuraSaito => {
+                    *wt = x / (y * y);
+                    *p = 1.0 / y;
+                }
+            }
+        }
+        debug_assert!(b.is_finite());
+    };
+    let step = |x: &mut f32, num: f32, den: f32| {
+        let ratio = num / den.max(f32::MIN_POSITIVE);
+        let factor = if gamma == 1.0 {
+            ratio
+        } else {
+            ratio.powf(gamma)
+        };
+        *x = (*x * factor).max(0.0);
+        if !x.is_finite() {
+            *x = 0.0;
+        }
+    };
+
+    for _ in 0..iterations {
+        // H ← H ⊙ (Wᵀ[V ⊙ (WH)^(β−2)] / Wᵀ(WH)^(β−1))^γ
+        gradient_parts(&mut model, &mut weighted, &mut power);
+        product(&w, true, &weighted, false, &mut numerator_h);
+        product(&w, true, &power, false, &mut denominator_h);
+        for ((x, &n), &d) in h
+            .data
+            .iter_mut()
+            .zip(&numerator_h.data)
+            .zip(&denominator_h.data)
+        {
+            step(x, n, d);
+        }
+        product(&w, false, &h, false, &mut model);
+
+        if update_w {
+            // W ← W ⊙ ([V ⊙ (WH)^(β−2)]Hᵀ / (WH)^(β−1)Hᵀ)^γ
+            gradient_parts(&mut model, &mut weighted, &mut power);
+            product(&weighted, false, &h, true, &mut numerator_w);
+            product(&power, false, &h, true, &mut denominator_w);
+            for ((x, &n), &d) in w
+                .data
+                .iter_mut()
+                .zip(&numerator_w.data)
+                .zip(&denominator_w.data)
+            {
+                step(x, n, d);
+            }
+            product(&w, false, &h, false, &mut model);
+        }
+        objective_trace.push(objective(&v, &model, beta));
+    }
+    if update_w {
+        normalise_columns(&mut w, &mut h);
+    }
+    Factorisation {
+        w,
+        h,
+        objective: objective_trace,
+    }
+}
+
+/// Scales each column of `w` to unit sum and the matching row of `h` inversely, so
+/// `W·H` is unchanged and templates compare by shape alone.
+pub fn normalise_columns(w: &mut Matrix, h: &mut Matrix) {
+    for k in 0..w.cols {
+        let sum: f32 = w.column(k).iter().sum();
+        if sum > 0.0 {
+            w.column_mut(k).iter_mut().for_each(|x| *x /= sum);
+            for j in 0..h.cols {
+                h.data[j * h.rows + k] *= sum;
+            }
+        }
+    }
+}
+
+/// The activations of `v` on the fixed templates `w`, from a flat start.
+pub fn activations(v: &Matrix, w: &Matrix, beta: Beta, iterations: usize) -> Matrix {
+    let mean = v.data.iter().map(|&x| f64::from(x)).sum::<f64>() / v.data.len().max(1) as f64;
+    let column_mass: f64 = w.data.iter().map(|&x| f64::from(x)).sum::<f64>() / w.rows as f64;
+    let start = (mean / column_mass.max(1e-30) / w.cols.max(1) as f64) as f32;
+    let h = Matrix {
+        rows: w.cols,
+        cols: v.cols,
+        data: vec![start.max(1e-12); w.cols * v.cols],
+    };
+    refine(v, w.clone(), h, beta, iterations, false).h
+}
+
+/// Each column of `v` as one template of `w`, scaled: the template of highest cosine
+/// similarity, with the least-squares gain (orthogonal matching pursuit with one atom).
+pub fn sparse_activations(v: &Matrix, w: &Matrix) -> Matrix {
+    let norms: Vec<f32> = w
+        .columns()
+        .map(|c| c.iter().map(|x| x * x).sum::<f32>().sqrt())
+        .collect();
+    let mut correlation = Matrix::zeros(w.cols, v.cols);
+    product(w, true, v, false, &mut correlation);
+    let mut h = Matrix::zeros(w.cols, v.cols);
+    for j in 0..v.cols {
+        let c = correlation.column(j);
+        let best = (0..w.cols)
+            .filter(|&k| norms[k] > 0.0)
+            .max_by(|&a, &b| (c[a] / norms[a]).total_cmp(&(c[b] / norms[b])));
+        if let Some(k) = best {
+            h.column_mut(j)[k] = (c[k] / (norms[k] * norms[k])).max(0.0);
+        }
+    }
+    h
+}
+
+fn random_init(v: &Matrix, r: usize, seed: u64) -> (Matrix, Matrix) {
+    let mut rng = XorShift::new(seed);
+    let mean = v.data.iter().map(|&x| f64::from(x)).sum::<f64>() / v.data.len().max(1) as f64;
+    // As scikit-learn: entries of W·H then average about the data's mean.
+    let scale = (mean / r as f64).sqrt() as f32;
+    let mut fill = |rows, cols| Matrix {
+        rows,
+        cols,
+        data: (0..rows * cols)
+            .map(|_| (0.1 + rng.uniform()) * scale.max(1e-12))
+            .collect(),
+    };
+    let w = fill(v.rows, r);
+    let h = fill(r, v.cols);
+    (w, h)
+}
+
+fn snpa_init(v: &Matrix, r: usize) -> (Matrix, Matrix) {
+    let (picked, coefficients) = snpa_with_coefficients(v, r);
+    let mut w = v.select_columns(&picked);
+    // Fewer distinct columns than asked (a near-silent file): pad with the mean frame.
+    let mean: Vec<f32> = (0..v.rows)
+        .map(|i| v.columns().map(|c| c[i]).sum::<f32>() / v.cols.max(1) as f32 + 1e-12)
+        .collect();
+    while w.cols < r {
+        w.data.extend_from_slice(&mean);
+        w.cols += 1;
+    }
+    // Multiplicative updates cannot move an entry off zero: lift W's zeros a little.
+    let floor = floor_of(v).max(1e-12);
+    w.data.iter_mut().for_each(|x| *x = x.max(floor * 1e3));
+    // SNPA's coefficients are of the columns scaled to unit sum: scale them back.
+    let sums: Vec<f32> = v.columns().map(|c| c.iter().sum()).collect();
+    let mut h = Matrix::zeros(r, v.cols);
+    for j in 0..v.cols {
+        for (k, &p) in picked.iter().enumerate() {
+            let x = coefficients[j][k] * f64::from(sums[j]) / f64::from(sums[p]).max(1e-30);
+            h.column_mut(j)[k] = (x as f32).max(1e-9);
+        }
+        for k in picked.len()..r {
+            h.column_mut(j)[k] = 1e-9;
+        }
+    }
+    (w, h)
+}
+
+/// SNPA (Gillis 2014): the indices of `r` columns of `v` whose convex hull with the
+/// origin holds the others best, picked one by one as the column furthest from the
+/// hull of those already picked. On a separable matrix (every column a convex
+/// combination of `r` of them) it returns exactly those `r`.
+///
+/// Columns are compared after scaling to unit sum, so loudness does not decide;
+/// all-zero columns are never picked. May return fewer than `r` indices when fewer
+/// columns than that are nonzero.
+pub fn snpa(v: &Matrix, r: usize) -> Vec<usize> {
+    snpa_with_coefficients(v, r).0
+}
+
+/// [`snpa`], with each column's coefficients on the picked ones (of the columns
+/// scaled to unit sum).
+fn snpa_with_coefficients(v: &Matrix, r: usize) -> (Vec<usize>, Vec<Vec<f64>>) {
+    let mut m = v.clone();
+    let live: Vec<bool> = (0..m.cols)
+        .map(|j| {
+            let col = m.column_mut(j);
+            let sum: f32 = col.iter().sum();
+            if sum > 0.0 {
+                col.iter_mut().for_each(|x| *x /= sum);
+                true
+            } else {
+                false
+            }
+        })
+        .collect();
+    let norms: Vec<f64> = m
+        .columns()
+        .map(|c| c.iter().map(|&x| f64::from(x).powi(2)).sum())
+        .collect();
+    let mut residual_norm = norms.clone();
+    let mut picked: Vec<usize> = Vec::with_capacity(r);
+    // Coefficients of every column on the picked ones, warm-started pick to pick.
+    let mut coefficients: Vec<Vec<f64>> = vec![Vec::new(); m.cols];
+
+    while picked.len() < r {
+        let best = (0..m.cols)
+            .filter(|&j| live[j] && !picked.contains(&j))
+            .max_by(|&a, &b| {
+                residual_norm[a]
+                    .total_cmp(&residual_norm[b])
+                    .then(norms[a].total_cmp(&norms[b]))
+            });
+        let Some(p) = best else { break };
+        if residual_norm[p] <= 1e-12 * norms[p].max(1e-30) && !picked.is_empty() {
+            break;
+        }
+        picked.push(p);
+        let k = picked.len();
+        // Gram matrix of the picked columns and their correlation with every column.
+        let basis: Vec<&[f32]> = picked.iter().map(|&j| m.column(j)).collect();
+        let gram: Vec<f64> = (0..k * k)
+            .map(|i| dot64(basis[i / k], basis[i % k]))
+            .collect();
+        let lipschitz = largest_eigenvalue(&gram, k);
+        for j in 0..m.cols {
+            coefficients[j].push(if j == p { 1.0 } else { 0.0 });
+            if !live[j] {
+                continue;
+            }
+            let column = m.column(j);
+            let correlation: Vec<f64> = basis.iter().map(|b| dot64(b, column)).collect();
+            project_onto_hull(&gram, &correlation, lipschitz, &mut coefficients[j]);
+            // ‖m − B·h‖² = ‖m‖² − 2 hᵀc + hᵀ G h
+            let h = &coefficients[j];
+            let hc: f64 = h.iter().zip(&correlation).map(|(a, b)| a * b).sum();
+            let hgh: f64 = (0..k)
+                .map(|a| h[a] * (0..k).map(|b| gram[a * k + b] * h[b]).sum::<f64>())
+                .sum();
+            residual_norm[j] = (norms[j] - 2.0 * hc + hgh).max(0.0);
+        }
+    }
+    (picked, coefficients)
+}
+
+fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
+}
+
+/// The largest eigenvalue of the symmetric positive semidefinite `k × k` matrix `g`,
+/// by power iteration (the step size of the projected gradient).
+fn largest_eigenvalue(g: &[f64], k: usize) -> f64 {
+    let mut x = vec![1.0 / (k as f64).sqrt(); k];
+    let mut lambda = 0.0;
+    for _ in 0..100 {
+        let y: Vec<f64> = (0..k)
+            .map(|a| (0..k).map(|b| g[a * k + b] * x[b]).sum())
+            .collect();
+        let norm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm <= 0.0 {
+            return 1e-30;
+        }
+        let next = norm;
+        x = y.into_iter().map(|v| v / norm).collect();
+        if (next - lambda).abs() <= 1e-12 * next {
+            return next;
+        }
+        lambda = next;
+    }
+    lambda.max(1e-30)
+}
+
+/// `h ← argmin ‖m − B·h‖²` over `h ≥ 0, Σh ≤ 1`, given `G = BᵀB` and `c = Bᵀm`: a
+/// fast (Nesterov) projected gradient, warm-started from `h`.
+fn project_onto_hull(gram: &[f64], correlation: &[f64], lipschitz: f64, h: &mut [f64]) {
+    let k = h.len();
+    let mut y = h.to_vec();
+    let mut previous = h.to_vec();
+    let mut t = 1.0f64;
+    let mut gradient = vec![0.0; k];
+    for _ in 0..300 {
+        for a in 0..k {
+            gradient[a] = (0..k).map(|b| gram[a * k + b] * y[b]).sum::<f64>() - correlation[a];
+        }
+        previous.copy_from_slice(h);
+        for a in 0..k {
+            h[a] = y[a] - gradient[a] / lipschitz;
+        }
+        project_onto_capped_simplex(h);
+        let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
+        let momentum = (t - 1.0) / t_next;
+        let mut change = 0.0;
+        for a in 0..k {
+            let step = h[a] - previous[a];
+            y[a] = h[a] + momentum * step;
+            change += step * step;
+        }
+        t = t_next;
+        if change < 1e-24 {
+            break;
+        }
+    }
+}
+
+/// Euclidean projection onto `{h ≥ 0, Σh ≤ 1}`.
+fn project_onto_capped_simplex(h: &mut [f64]) {
+    let positive: f64 = h.iter().map(|x| x.max(0.0)).sum();
+    if positive <= 1.0 {
+        h.iter_mut().for_each(|x| *x = x.max(0.0));
+        return;
+    }
+    // Onto the simplex Σh = 1 (Duchi et al. 2008): subtract the threshold θ.
+    let mut sorted = h.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let mut cumulative = 0.0;
+    let mut theta = 0.0;
+    for (i, &s) in sorted.iter().enumerate() {
+        cumulative += s;
+        let candidate = (cumulative - 1.0) / (i + 1) as f64;
+        if s - candidate > 0.0 {
+            theta = candidate;
+        }
+    }
+    h.iter_mut().for_each(|x| *x = (*x - theta).max(0.0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(rows: usize, cols: usize, rng: &mut XorShift) -> Matrix {
+        Matrix {
+            rows,
+            cols,
+            data: (0..rows * cols).map(|_| rng.uniform()).collect(),
+        }
+    }
+
+    fn relative_error(v: &Matrix, f: &Factorisation) -> f64 {
+        let mut model = Matrix::zeros(v.rows, v.cols);
+        product(&f.w, false, &f.h, false, &mut model);
+        let diff: f64 = v
+            .data
+            .iter()
+            .zip(&model.data)
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum();
+        diff.sqrt() / v.norm()
+    }
+
+    fn low_rank(rows: usize, cols: usize, rank: usize, seed: u64) -> Matrix {
+        let mut rng = XorShift::new(seed);
+        let w = random(rows, rank, &mut rng);
+        let h = random(rank, cols, &mut rng);
+        let mut v = Matrix::zeros(rows, cols);
+        product(&w, false, &h, false, &mut v);
+        v
+    }
+
+    #[test]
+    fn product_matches_the_definition() {
+        let mut rng = XorShift::new(3);
+        let a = random(5, 3, &mut rng);
+        let b = random(5, 4, &mut rng);
+        let mut c = Matrix::zeros(3, 4);
+        product(&a, true, &b, false, &mut c);
+        for i in 0..3 {
+            for j in 0..4 {
+                let expected: f32 = (0..5).map(|k| a.column(i)[k] * b.column(j)[k]).sum();
+                assert!((c.column(j)[i] - expected).abs() < 1e-5);
+            }
+        }
+        let mut d = Matrix::zeros(5, 5);
+        product(&a, false, &a, true, &mut d);
+        let expected: f32 = (0..3).map(|k| a.column(k)[1] * a.column(k)[2]).sum();
+        assert!((d.column(2)[1] - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn recovers_a_low_rank_matrix_for_every_beta() {
+        let v = low_rank(40, 60, 3, 11);
+        for beta in [Beta::Euclidean, Beta::KullbackLeibler, Beta::ItakuraSaito] {
+            let f = factorise(
+                &v,
+                &Options {
+                    components: 3,
+                    beta,
+                    iterations: 4000,
+                    init: Init::Random,
+                    seed: 7,
+                },
+            );
+            let error = relative_error(&v, &f);
+            assert!(error < 1e-3, "{beta}: relative error {error:e}");
+        }
+    }
+
+    #[test]
+    fn the_objective_never_increases() {
+        let v = low_rank(30, 50, 6, 5);
+        // Noise makes the fit inexact, so the objective keeps moving.
+        let mut rng = XorShift::new(9);
+        let noisy = Matrix {
+            data: v.data.iter().map(|&x| x + 0.3 * rng.uniform()).collect(),
+            ..v
+        };
+        for beta in [Beta::Euclidean, Beta::KullbackLeibler, Beta::ItakuraSaito] {
+            let f = factorise(
+                &noisy,
+                &Options {
+                    components: 4,
+                    beta,
+                    iterations: 300,
+                    ..Options::default()
+                },
+            );
+            assert!(
+                f.objective[300] < 0.5 * f.objective[0],
+                "{beta} did not descend"
+            );
+            for (i, pair) in f.objective.windows(2).enumerate() {
+                assert!(
+                    pair[1] <= pair[0] * (1.0 + 1e-6),
+                    "{beta}: objective rose at iteration {i}: {} -> {}",
+                    pair[0],
+                    pair[1]
+                );
+            }
+        }
+    }
+
+    /// A separable matrix: `r` random columns, then convex combinations of them,
+    /// all shuffled; returns the matrix and where the generators went.
+    fn separable(rows: usize, r: usize, mixtures: usize, seed: u64) -> (Matrix, Vec<usize>) {
+        let mut rng = XorShift::new(seed);
+        let generators = random(rows, r, &mut rng);
+        let mut columns: Vec<(Vec<f32>, Option<usize>)> = (0..r)
+            .map(|k| (generators.column(k).to_vec(), Some(k)))
+            .collect();
+        for _ in 0..mixtures {
+            // Weights no larger than 0.6 keep every mixture away from a generator.
+            let mut weights: Vec<f32> = (0..r).map(|_| rng.uniform()).collect();
+            loop {
+                let sum: f32 = weights.iter().sum();
+                weights.iter_mut().for_each(|w| *w /= sum);
+                if weights.iter().all(|&w| w <= 0.6) {
+                    break;
+                }
+                weights.iter_mut().for_each(|w| *w = w.sqrt());
+            }
+            let scale = 0.2 + 3.0 * rng.uniform();
+            let col = (0..rows)
+                .map(|i| {
+                    scale
+                        * (0..r)
+                            .map(|k| {
+                                weights[k] * generators.column(k)[i]
+                                    / generators.column(k).iter().sum::<f32>()
+                            })
+                            .sum::<f32>()
+                })
+                .collect();
+            columns.push((col, None));
+        }
+        // Shuffle (Fisher–Yates).
+        for i in (1..columns.len()).rev() {
+            let j = (rng.uniform() * (i + 1) as f32) as usize;
+            columns.swap(i, j.min(i));
+        }
+        let truth = (0..r)
+            .map(|k| columns.iter().position(|c| c.1 == Some(k)).unwrap())
+            .collect();
+        let m = Matrix::from_columns(rows, columns.iter().map(|c| c.0.as_slice()));
+        (m, truth)
+    }
+
+    #[test]
+    fn snpa_returns_exactly_the_generating_columns() {
+        for seed in 1..6 {
+            let (m, truth) = separable(30, 5, 120, seed);
+            let mut picked = snpa(&m, 5);
+            picked.sort_unstable();
+            let mut truth = truth;
+            truth.sort_unstable();
+            assert_eq!(picked, truth, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn snpa_initialisation_fits_a_separable_matrix_at_once() {
+        let (m, _) = separable(30, 4, 80, 21);
+        let f = factorise(
+            &m,
+            &Options {
+                components: 4,
+                beta: Beta::Euclidean,
+                iterations: 200,
+                init: Init::Snpa,
+                seed: 1,
+            },
+        );
+        let error = relative_error(&m, &f);
+        assert!(error < 1e-3, "relative error {error:e}");
+    }
+
+    #[test]
+    fn fixed_templates_give_back_the_activations() {
+        let mut rng = XorShift::new(17);
+        let w = random(50, 4, &mut rng);
+        let h = random(4, 30, &mut rng);
+        let mut v = Matrix::zeros(50, 30);
+        product(&w, false, &h, false, &mut v);
+        let found = activations(&v, &w, Beta::KullbackLeibler, 3000);
+        let error: f32 = found
+            .data
+            .iter()
+            .zip(&h.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(error < 0.02, "largest activation error {error}");
+    }
+
+    #[test]
+    fn sparse_coding_picks_the_matching_template_with_its_gain() {
+        let mut rng = XorShift::new(4);
+        let w = random(20, 6, &mut rng);
+        let v = Matrix::from_columns(
+            20,
+            [w.column(4).iter().map(|x| 3.0 * x).collect::<Vec<f32>>()]
+                .iter()
+                .map(Vec::as_slice),
+        );
+        let h = sparse_activations(&v, &w);
+        assert_eq!(h.data.iter().filter(|&&x| x > 0.0).count(), 1);
+        assert!((h.column(0)[4] - 3.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn silence_and_zeros_stay_finite() {
+        let v = Matrix::zeros(10, 8);
+        for beta in [Beta::Euclidean, Beta::KullbackLeibler, Beta::ItakuraSaito] {
+            for init in [Init::Random, Init::Snpa] {
+                let f = factorise(
+                    &v,
+                    &Options {
+                        components: 3,
+                        beta,
+                        iterations: 20,
+                        init,
+                        seed: 2,
+                    },
+                );
+                assert!(f.w.data.iter().chain(&f.h.data).all(|x| x.is_finite()));
+                assert!(f.objective.iter().all(|x| x.is_finite()), "{beta} {init:?}");
+            }
+        }
+    }
+}

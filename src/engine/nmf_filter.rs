@@ -1,0 +1,499 @@
+//! Supervised NMF in real time: one stem is taught, the other is learned as it plays.
+//!
+//! The user teaches Unweave what one stem sounds like (the background by default): a
+//! few seconds of it are factorised off the audio thread into [`Templates`]
+//! ([`Templates::learn`]). While audio runs, each frame `v` is explained as
+//! `W_taught·h_taught + W_free·h_free`:
+//!
+//! - the activations `h` come from [`NmfSettings::iterations`] Kullback–Leibler
+//!   multiplicative updates, warm-started from the previous frame's (FluCoMa's
+//!   `NMFFilter` does the same with fixed bases);
+//! - the few *free* templates `W_free` stand for whatever the taught ones cannot
+//!   explain — the other stem. They follow it with online multiplicative updates over
+//!   exponentially forgotten statistics (Lefèvre, Bach & Févotte 2011), the real-time
+//!   form of semi-supervised NMF (Smaragdis, Raj & Shashanka 2007; Duan, Mysore &
+//!   Smaragdis 2012);
+//! - the mask is Wiener's: the taught model's share of the frame, in power (with no
+//!   free templates, the taught model's `min(model, V) / V`, as REPET's).
+//!
+//! Until it is taught, the NMF separator leaves everything in the background stem.
+//! Lookahead 0: the latency is the window alone. The cost per frame is
+//! `iterations · 2 · bins · (taught + free)` multiply-adds.
+
+use super::nmf::{self, Beta, Matrix};
+use super::separator::Separator;
+use super::settings::{MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, NmfSettings, Taught};
+
+/// How long the free templates remember what they heard.
+const ADAPTATION_SECONDS: f32 = 4.0;
+/// Activations never fall below this, or a multiplicative update could not revive them.
+const ACTIVATION_FLOOR: f32 = 1e-9;
+/// Keeps `v / (W·h)` finite in silence.
+const MODEL_FLOOR: f32 = 1e-15;
+
+/// Spectral templates of one stem, one per column, each summing to 1; the rows are
+/// the bins of the analysis they were learned with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Templates {
+    pub sample_rate: f32,
+    pub fft_size: usize,
+    pub w: Matrix,
+}
+
+/// Why templates could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("no frames to learn from")]
+    Empty,
+    #[error("the frames have {found} bins; FFT {fft_size} has {expected}")]
+    Bins {
+        found: usize,
+        expected: usize,
+        fft_size: usize,
+    },
+    #[error("{0} templates: at most {MAX_NMF_COMPONENTS}")]
+    TooMany(usize),
+    #[error("the templates are not finite and nonnegative")]
+    Invalid,
+}
+
+impl Templates {
+    /// Learns `components` templates from magnitude frames (one per column) of an
+    /// analysis at `sample_rate` with `fft_size`: KL-NMF, 200 iterations, seeded.
+    pub fn learn(
+        frames: &Matrix,
+        sample_rate: f32,
+        fft_size: usize,
+        components: usize,
+    ) -> Result<Self, TemplateError> {
+        let expected = fft_size / 2 + 1;
+        if frames.rows != expected {
+            return Err(TemplateError::Bins {
+                found: frames.rows,
+                expected,
+                fft_size,
+            });
+        }
+        // Silent frames teach nothing and only slow the factorisation.
+        let peak = frames.data.iter().fold(0.0f32, |m, &x| m.max(x));
+        let audible: Vec<&[f32]> = frames
+            .columns()
+            .filter(|c| c.iter().any(|&x| x > peak * 1e-4))
+            .collect();
+        if audible.is_empty() || peak <= 0.0 {
+            return Err(TemplateError::Empty);
+        }
+        if components == 0 || components > MAX_NMF_COMPONENTS {
+            return Err(TemplateError::TooMany(components));
+        }
+        let v = Matrix::from_columns(frames.rows, audible);
+        let factorisation = nmf::factorise(
+            &v,
+            &nmf::Options {
+                components,
+                beta: Beta::KullbackLeibler,
+                iterations: 200,
+                init: nmf::Init::Random,
+                seed: 0x7e4c,
+            },
+        );
+        Self::new(sample_rate, fft_size, factorisation.w)
+    }
+
+    /// Templates from columns `w` (any scale: each is normalised to unit sum).
+    pub fn new(sample_rate: f32, fft_size: usize, mut w: Matrix) -> Result<Self, TemplateError> {
+        if w.cols == 0 {
+            return Err(TemplateError::Empty);
+        }
+        if w.cols > MAX_NMF_COMPONENTS {
+            return Err(TemplateError::TooMany(w.cols));
+        }
+        if w.rows != fft_size / 2 + 1 {
+            return Err(TemplateError::Bins {
+                found: w.rows,
+                expected: fft_size / 2 + 1,
+                fft_size,
+            });
+        }
+        if !w.data.iter().all(|x| x.is_finite() && *x >= 0.0) {
+            return Err(TemplateError::Invalid);
+        }
+        for k in 0..w.cols {
+            let column = w.column_mut(k);
+            // A template that is zero somewhere can never claim energy there: lift it.
+            let sum: f32 = column.iter().sum();
+            let lift = (sum / column.len() as f32) * 1e-6 + 1e-30;
+            column.iter_mut().for_each(|x| *x += lift);
+            let sum: f32 = column.iter().sum();
+            column.iter_mut().for_each(|x| *x /= sum);
+        }
+        Ok(Self {
+            sample_rate,
+            fft_size,
+            w,
+        })
+    }
+
+    pub fn components(&self) -> usize {
+        self.w.cols
+    }
+
+    /// The same templates on the bins of another analysis: each bin takes the value
+    /// at its frequency (linear interpolation), nothing above the old Nyquist.
+    pub fn for_analysis(&self, sample_rate: f32, fft_size: usize) -> Self {
+        if sample_rate == self.sample_rate && fft_size == self.fft_size {
+            return self.clone();
+        }
+        let bins = fft_size / 2 + 1;
+        let old_bins = self.w.rows;
+        // Bin i of the new analysis lies at old bin i · (rate/size) / (old rate/old size).
+        let scale = (f64::from(sample_rate) / fft_size as f64)
+            / (f64::from(self.sample_rate) / self.fft_size as f64);
+        let mut w = Matrix::zeros(bins, self.w.cols);
+        for k in 0..self.w.cols {
+            let old = self.w.column(k);
+            for (i, x) in w.column_mut(k).iter_mut().enumerate() {
+                let position = i as f64 * scale;
+                let below = position.floor() as usize;
+                *x = if below + 1 < old_bins {
+                    let t = (position - below as f64) as f32;
+                    old[below] * (1.0 - t) + old[below + 1] * t
+                } else if below + 1 == old_bins && position == below as f64 {
+                    old[below]
+                } else {
+                    0.0
+                };
+            }
+        }
+        Self::new(sample_rate, fft_size, w).expect("resampled templates stay valid")
+    }
+}
+
+pub struct NmfFilter {
+    settings: NmfSettings,
+    bins: usize,
+    /// The taught stem's templates, on this analysis's bins.
+    templates: Option<Box<Templates>>,
+    /// Free templates, `bins` per column, [`MAX_FREE_COMPONENTS`] columns.
+    free: Vec<f32>,
+    /// Online statistics of the free templates: `W = numerator / denominator`.
+    free_numerator: Vec<f32>,
+    free_denominator: [f32; MAX_FREE_COMPONENTS],
+    /// Activations, taught first, warm-started frame to frame.
+    h: [f32; MAX_NMF_COMPONENTS + MAX_FREE_COMPONENTS],
+    model_taught: Vec<f32>,
+    model_free: Vec<f32>,
+    ratio: Vec<f32>,
+    /// Per-frame memory of the free statistics.
+    forgetting: f32,
+}
+
+impl NmfFilter {
+    pub fn new(settings: NmfSettings, sample_rate: f32, fft_size: usize) -> Self {
+        let bins = fft_size / 2 + 1;
+        let hop = fft_size / super::stft::OVERLAP;
+        let mut filter = Self {
+            settings: clamped(settings),
+            bins,
+            templates: None,
+            free: vec![0.0; bins * MAX_FREE_COMPONENTS],
+            free_numerator: vec![0.0; bins * MAX_FREE_COMPONENTS],
+            free_denominator: [0.0; MAX_FREE_COMPONENTS],
+            h: [0.0; MAX_NMF_COMPONENTS + MAX_FREE_COMPONENTS],
+            model_taught: vec![0.0; bins],
+            model_free: vec![0.0; bins],
+            ratio: vec![0.0; bins],
+            forgetting: (-(hop as f32) / (sample_rate * ADAPTATION_SECONDS)).exp(),
+        };
+        filter.reset();
+        filter
+    }
+
+    pub fn set_settings(&mut self, settings: NmfSettings) {
+        self.settings = clamped(settings);
+    }
+
+    pub fn templates(&self) -> Option<&Templates> {
+        self.templates.as_deref()
+    }
+
+    /// Puts in new taught templates and hands back the old ones (for the caller to
+    /// drop off the audio thread). Refuses templates of another analysis. Does not
+    /// allocate.
+    pub fn set_templates(
+        &mut self,
+        templates: Box<Templates>,
+    ) -> Result<Option<Box<Templates>>, Box<Templates>> {
+        if templates.w.rows != self.bins || templates.w.cols > MAX_NMF_COMPONENTS {
+            return Err(templates);
+        }
+        self.h[..MAX_NMF_COMPONENTS].fill(ACTIVATION_FLOOR);
+        Ok(self.templates.replace(templates))
+    }
+
+    /// Takes the taught templates out (to drop them off the audio thread).
+    pub fn take_templates(&mut self) -> Option<Box<Templates>> {
+        self.templates.take()
+    }
+}
+
+fn clamped(settings: NmfSettings) -> NmfSettings {
+    NmfSettings {
+        free_components: settings.free_components.min(MAX_FREE_COMPONENTS),
+        iterations: settings
+            .iterations
+            .clamp(1, super::settings::MAX_NMF_ITERATIONS),
+        ..settings
+    }
+}
+
+/// `model = Σ_k h_k · column_k` over the first `count` columns of `w` (`bins` rows each).
+fn accumulate(model: &mut [f32], w: &[f32], h: &[f32], count: usize) {
+    model.fill(0.0);
+    let bins = model.len();
+    for (column, &hk) in w.chunks_exact(bins).zip(h).take(count) {
+        for (m, &x) in model.iter_mut().zip(column) {
+            *m += hk * x;
+        }
+    }
+}
+
+/// `h_k ← h_k · Σ_f W_fk · ratio_f`: the KL update for unit-sum columns.
+fn update(h: &mut [f32], w: &[f32], ratio: &[f32], count: usize) {
+    for (column, hk) in w.chunks_exact(ratio.len()).zip(h).take(count) {
+        let gradient: f32 = column.iter().zip(ratio).map(|(&x, &r)| x * r).sum();
+        *hk = (*hk * gradient).max(ACTIVATION_FLOOR);
+    }
+}
+
+impl Separator for NmfFilter {
+    fn lookahead(&self) -> usize {
+        0
+    }
+
+    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+        let bins = self.bins;
+        let Some(templates) = self.templates.as_deref() else {
+            foreground[..bins].fill(0.0);
+            return;
+        };
+        let taught = templates.w.cols;
+        let free = self.settings.free_components;
+        let v = &magnitude[..bins];
+        let (h_taught, h_free) = self.h.split_at_mut(MAX_NMF_COMPONENTS);
+        let solve_ratio = |ratio: &mut [f32], a: &[f32], b: &[f32]| {
+            for ((r, &x), (&m, &n)) in ratio.iter_mut().zip(v).zip(a.iter().zip(b)) {
+                *r = x / (m + n + MODEL_FLOOR);
+            }
+        };
+        for _ in 0..self.settings.iterations {
+            accumulate(&mut self.model_taught, &templates.w.data, h_taught, taught);
+            accumulate(&mut self.model_free, &self.free, h_free, free);
+            solve_ratio(&mut self.ratio, &self.model_taught, &self.model_free);
+            update(h_taught, &templates.w.data, &self.ratio, taught);
+            update(h_free, &self.free, &self.ratio, free);
+        }
+        accumulate(&mut self.model_taught, &templates.w.data, h_taught, taught);
+        accumulate(&mut self.model_free, &self.free, h_free, free);
+
+        // Wiener mask: the taught model's share of the frame's power.
+        // With no free templates, the untaught stem is what the taught model leaves
+        // over: its share is min(model, V) / V, as REPET's.
+        let taught_is_foreground = self.settings.taught == Taught::Foreground;
+        for (((f, &t), &o), &x) in foreground[..bins]
+            .iter_mut()
+            .zip(&self.model_taught)
+            .zip(&self.model_free)
+            .zip(v)
+        {
+            let share = if free == 0 {
+                if x > MODEL_FLOOR { t.min(x) / x } else { 1.0 }
+            } else {
+                let (t2, o2) = (t * t, o * o);
+                if t2 + o2 > MODEL_FLOOR {
+                    t2 / (t2 + o2)
+                } else {
+                    1.0
+                }
+            };
+            *f = if taught_is_foreground {
+                share
+            } else {
+                1.0 - share
+            };
+        }
+
+        // The free templates follow what the taught ones leave unexplained.
+        if free > 0 {
+            solve_ratio(&mut self.ratio, &self.model_taught, &self.model_free);
+            let rho = self.forgetting;
+            for (k, h_k) in h_free.iter_mut().enumerate().take(free) {
+                let column = &mut self.free[k * bins..(k + 1) * bins];
+                let numerator = &mut self.free_numerator[k * bins..(k + 1) * bins];
+                let hk = *h_k;
+                let denominator = rho * self.free_denominator[k] + hk;
+                self.free_denominator[k] = denominator;
+                let mut sum = 0.0;
+                for ((w, a), &r) in column.iter_mut().zip(numerator.iter_mut()).zip(&self.ratio) {
+                    *a = rho * *a + *w * r * hk;
+                    *w = *a / denominator;
+                    sum += *w;
+                }
+                if sum > 0.0 && sum.is_finite() {
+                    // Unit-sum columns keep the activation update division-free.
+                    let lift = sum * 1e-6 / bins as f32;
+                    let scale = 1.0 / (sum * (1.0 + 1e-6));
+                    for (w, a) in column.iter_mut().zip(numerator.iter_mut()) {
+                        *w = (*w + lift) * scale;
+                        *a = *w * denominator;
+                    }
+                    *h_k = (hk * sum).max(ACTIVATION_FLOOR);
+                } else {
+                    initial_free(column, k);
+                    numerator.fill(0.0);
+                    self.free_denominator[k] = 0.0;
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        for k in 0..MAX_FREE_COMPONENTS {
+            initial_free(&mut self.free[k * self.bins..(k + 1) * self.bins], k);
+        }
+        self.free_numerator.fill(0.0);
+        self.free_denominator.fill(0.0);
+        self.h.fill(ACTIVATION_FLOOR);
+    }
+}
+
+/// A free template before it has heard anything: a different smooth, broad shape per
+/// component, so that the first updates pull them apart.
+fn initial_free(column: &mut [f32], k: usize) {
+    let n = column.len() as f32;
+    let centre = (k as f32 + 0.5) / MAX_FREE_COMPONENTS as f32;
+    for (i, x) in column.iter_mut().enumerate() {
+        // Log-frequency bumps: each covers a few octaves around its own centre.
+        let position = ((i as f32 + 1.0).ln() / n.ln() - centre) * 4.0;
+        *x = (-position * position).exp() + 1e-3;
+    }
+    let sum: f32 = column.iter().sum();
+    column.iter_mut().for_each(|x| *x /= sum);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A magnitude frame of partials at `bins`.
+    fn frame(bins: usize, peaks: &[(usize, f32)]) -> Vec<f32> {
+        let mut v = vec![0.01; bins];
+        for &(b, a) in peaks {
+            v[b] += a;
+        }
+        v
+    }
+
+    #[test]
+    fn separates_a_taught_chord_from_an_untaught_one() {
+        let (rate, size) = (44_100.0, 512);
+        let bins = size / 2 + 1;
+        let background = frame(bins, &[(10, 5.0), (20, 3.0), (30, 2.0)]);
+        let lead = frame(bins, &[(14, 4.0), (42, 2.0), (70, 1.0)]);
+        let teach = Matrix::from_columns(bins, [background.as_slice(); 8]);
+        let templates = Templates::learn(&teach, rate, size, 2).unwrap();
+        let mut filter = NmfFilter::new(NmfSettings::default(), rate, size);
+        filter.set_templates(Box::new(templates)).unwrap();
+        let mix: Vec<f32> = background.iter().zip(&lead).map(|(a, b)| a + b).collect();
+        let (mut fg, mut res) = (vec![0.0; bins], vec![0.0; bins]);
+        for _ in 0..200 {
+            filter.push(&mix, &mut fg, &mut res);
+        }
+        for b in [10, 20, 30] {
+            assert!(
+                fg[b] < 0.1,
+                "background bin {b} went {} to the foreground",
+                fg[b]
+            );
+        }
+        for b in [14, 42, 70] {
+            assert!(
+                fg[b] > 0.9,
+                "lead bin {b} kept only {} in the foreground",
+                fg[b]
+            );
+        }
+    }
+
+    #[test]
+    fn untaught_it_leaves_everything_in_the_background() {
+        let mut filter = NmfFilter::new(NmfSettings::default(), 48_000.0, 1024);
+        let v = vec![1.0; 513];
+        let mut fg = vec![0.5; 513];
+        filter.push(&v, &mut fg, &mut []);
+        assert!(fg.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn silence_and_huge_frames_keep_masks_finite() {
+        let (rate, size) = (44_100.0, 1024);
+        let bins = size / 2 + 1;
+        let teach = Matrix::from_columns(bins, [frame(bins, &[(5, 1.0)]).as_slice()]);
+        let mut filter = NmfFilter::new(NmfSettings::default(), rate, size);
+        filter
+            .set_templates(Box::new(Templates::learn(&teach, rate, size, 1).unwrap()))
+            .unwrap();
+        let mut fg = vec![0.0; bins];
+        for v in [
+            vec![0.0; bins],
+            vec![2e6; bins],
+            vec![0.0; bins],
+            frame(bins, &[(5, 1.0)]),
+        ] {
+            for _ in 0..50 {
+                filter.push(&v, &mut fg, &mut []);
+                assert!(fg.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)));
+            }
+        }
+    }
+
+    #[test]
+    fn templates_move_to_another_analysis_by_frequency() {
+        let bins = 1025;
+        let mut w = Matrix::zeros(bins, 1);
+        w.column_mut(0)[100] = 1.0; // 100 · 44100 / 2048 ≈ 2153 Hz
+        let t = Templates::new(44_100.0, 2048, w).unwrap();
+        let moved = t.for_analysis(48_000.0, 1024);
+        assert_eq!(moved.w.rows, 513);
+        let peak = (0..513)
+            .max_by(|&a, &b| moved.w.column(0)[a].total_cmp(&moved.w.column(0)[b]))
+            .unwrap();
+        let hz = peak as f32 * 48_000.0 / 1024.0;
+        assert!(
+            (hz - 2153.3).abs() < 48_000.0 / 1024.0,
+            "peak moved to {hz} Hz"
+        );
+        let sum: f32 = moved.w.column(0).iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_use() {
+        let frames = Matrix::zeros(100, 3);
+        assert!(matches!(
+            Templates::learn(&frames, 44_100.0, 2048, 4),
+            Err(TemplateError::Bins { .. })
+        ));
+        assert_eq!(
+            Templates::learn(&Matrix::zeros(1025, 3), 44_100.0, 2048, 4),
+            Err(TemplateError::Empty)
+        );
+        let mut filter = NmfFilter::new(NmfSettings::default(), 44_100.0, 2048);
+        let wrong = Templates::new(
+            44_100.0,
+            1024,
+            Matrix::from_columns(513, [vec![1.0; 513].as_slice()]),
+        );
+        assert!(filter.set_templates(Box::new(wrong.unwrap())).is_err());
+    }
+}
