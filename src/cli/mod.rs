@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod eval;
+pub mod nmf;
 pub mod separate;
 pub mod wav;
 
@@ -28,7 +29,7 @@ pub enum CliError {
 #[command(
     name = "unweave",
     version,
-    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM, 2DFT)"
+    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM, 2DFT), taught stems (NMF)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,10 @@ pub enum Command {
     Separate(separate::Args),
     /// Score an estimated stem against its reference: SDR (BSS Eval v3) and SI-SDR, in dB.
     Eval(eval::Args),
+    /// Decompose a file into K NMF components: one WAV per component plus the reconstruction.
+    Nmf(nmf::NmfArgs),
+    /// Play the target's rhythm with the timbre file's sounds (NMF with fixed templates).
+    Mosaic(nmf::MosaicArgs),
 }
 
 /// Parses `--algorithm`.
@@ -81,6 +86,8 @@ pub fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Separate(args) => separate::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Nmf(args) => nmf::run_nmf(args),
+        Command::Mosaic(args) => nmf::run_mosaic(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::decode::AudioReader;
 use super::wav::{BitDepth, StemWriter};
 use super::{CliError, parse_algorithm, settings_from, settings_help};
-use crate::engine::{Algorithm, Engine, Settings, Stem};
+use crate::engine::{Algorithm, Engine, Settings, Stem, Templates};
 
 /// Frames handed to the engine at once.
 const BLOCK: usize = 4096;
@@ -18,7 +18,7 @@ const BLOCK: usize = 4096;
 pub struct Args {
     /// Audio files to separate (WAV, FLAC, MP3, OGG); the demo clip `assets/demo.wav` when none.
     pub inputs: Vec<PathBuf>,
-    /// Separation algorithm: hpss, repet, repet-sim or 2dft.
+    /// Separation algorithm: hpss, repet, repet-sim, 2dft or nmf (with --teach).
     #[arg(long, short, default_value = "hpss", value_parser = parse_algorithm)]
     pub algorithm: Algorithm,
     /// A setting as NAME=VALUE (repeatable); see below.
@@ -36,10 +36,34 @@ pub struct Args {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// NMF: a recording of the taught stem alone (the background, or with
+    /// `--set nmf_taught=foreground` the lead), to learn its templates from.
+    #[arg(long, value_name = "FILE")]
+    pub teach: Option<PathBuf>,
+    /// NMF: seconds of the --teach file to learn from (from its start).
+    #[arg(long, default_value = "30", value_name = "SECONDS")]
+    pub teach_seconds: f32,
 }
 
 pub fn run(mut args: Args) -> Result<(), CliError> {
     let settings = settings_from(args.algorithm, &args.set)?;
+    let templates = match (&args.teach, settings.algorithm) {
+        (Some(file), Algorithm::Nmf) => Some(super::nmf::teach(
+            file,
+            args.teach_seconds,
+            settings.fft_size,
+            settings.nmf.components,
+        )?),
+        (None, Algorithm::Nmf) => {
+            return Err(CliError::Usage(
+                "--algorithm nmf needs --teach FILE: a recording of the stem to teach (the background alone)".into(),
+            ));
+        }
+        (Some(_), _) => {
+            return Err(CliError::Usage("--teach is for --algorithm nmf".into()));
+        }
+        (None, _) => None,
+    };
     if args.inputs.is_empty() {
         let demo = PathBuf::from("assets/demo.wav");
         if !demo.is_file() {
@@ -82,7 +106,14 @@ pub fn run(mut args: Args) -> Result<(), CliError> {
             .par_iter()
             .map(|input| {
                 let bar = bars.add(ProgressBar::no_length());
-                let result = separate_file(input, &args.out_dir, &settings, args.bit_depth, &bar);
+                let result = separate_file(
+                    input,
+                    &args.out_dir,
+                    &settings,
+                    templates.as_ref(),
+                    args.bit_depth,
+                    &bar,
+                );
                 bar.finish_and_clear();
                 result
             })
@@ -137,6 +168,7 @@ pub fn separate_file(
     input: &Path,
     out_dir: &Path,
     settings: &Settings,
+    templates: Option<&Templates>,
     depth: BitDepth,
     bar: &ProgressBar,
 ) -> Result<Vec<PathBuf>, CliError> {
@@ -149,6 +181,12 @@ pub fn separate_file(
                 reason: e.to_string(),
             }
         })?;
+    if let Some(t) = templates {
+        let mapped = t.for_analysis(reader.sample_rate as f32, settings.fft_size);
+        if engine.set_templates(Box::new(mapped)).is_err() {
+            unreachable!("templates mapped to this engine's analysis fit it");
+        }
+    }
     let latency = engine.latency();
     let targets = stem_paths(input, out_dir, settings);
     let mut writers = targets

@@ -233,14 +233,70 @@ impl UnweaveEditor {
                     widgets::slider(ui, setter, &p.peak_threshold);
                     widgets::slider(ui, setter, &p.ft2d_high_pass);
                 }
-                Algorithm::Nmf => {}
+                Algorithm::Nmf => {
+                    widgets::choice(ui, setter, &p.nmf_taught);
+                    widgets::slider(ui, setter, &p.nmf_components);
+                    widgets::slider(ui, setter, &p.nmf_free);
+                    widgets::slider(ui, setter, &p.nmf_iterations);
+                }
             });
+        if algorithm == Algorithm::Nmf {
+            self.learn(ui, setter);
+        }
         ui.add_space(6.0);
         ui.label(
             RichText::new("Click a value to type one; double-click resets.")
                 .weak()
                 .small(),
         );
+    }
+
+    /// The Learn switch, what it is doing, and a way to forget what was taught.
+    fn learn(&self, ui: &mut Ui, setter: &ParamSetter) {
+        use crate::plugin::learn::{MAX_LEARN_SECONDS, MIN_LEARN_SECONDS, Status};
+        let p = &self.params;
+        let store = &p.templates;
+        let taught = p.nmf_taught.value() as usize;
+        let stem = ["background", "foreground"][taught];
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let on = p.learn.value();
+            let label = if on { "Stop and learn" } else { "Learn" };
+            let button = egui::Button::new(RichText::new(label).strong()).selected(on);
+            if ui
+                .add(button)
+                .on_hover_text(format!(
+                    "On: listen to a passage of the {stem} alone (up to {MAX_LEARN_SECONDS:.0} s). Off: learn it."
+                ))
+                .clicked()
+            {
+                setter.begin_set_parameter(&p.learn);
+                setter.set_parameter(&p.learn, !on);
+                setter.end_set_parameter(&p.learn);
+            }
+            if store.summary().is_some() && ui.button("Forget").clicked() {
+                store.store(None);
+            }
+        });
+        let status = match store.status() {
+            Status::Listening => format!(
+                "Listening to the {stem}: {:.1} s",
+                store.heard.load(std::sync::atomic::Ordering::Relaxed)
+            ),
+            Status::Learning => "Learning templates...".to_string(),
+            Status::Failed => format!(
+                "Nothing learned: play at least {MIN_LEARN_SECONDS} s of sound while Learn is on."
+            ),
+            Status::Idle => match store.summary() {
+                Some((components, seconds)) => {
+                    format!("Taught: {components} templates from {seconds:.1} s.")
+                }
+                None => format!(
+                    "Not taught yet: everything stays in the background. Switch Learn on over a passage of the {stem} alone, then off."
+                ),
+            },
+        };
+        ui.label(RichText::new(status).small());
     }
 
     fn latency(&self, ui: &mut Ui) {
@@ -326,7 +382,11 @@ mod tests {
              Click a value to type one; double-click resets. Hz 100 300 1k 3k 10k \
              time (brightness: level over the last 90 dB) Beat spectrum period s \
              (auto, from the beat spectrum) host tempo manual no period yet: listening \
-             −∞ dB 0.0 dB Input Percussive Harmonic Residual Lead Repeating on off",
+             −∞ dB 0.0 dB Input Percussive Harmonic Residual Lead Repeating on off \
+             Stop and learn Learn Forget Listening to the background foreground: \
+             Learning templates... Nothing learned: play at least 0.5 s of sound while \
+             Learn is on. Taught: 16 templates from 4.5 s. Not taught yet: everything \
+             stays in the background. Switch Learn on over a passage of the alone, then off.",
         );
         for (_, ptr, _) in params.param_map() {
             // SAFETY: the pointers come from `params`, alive for this whole test.

@@ -408,12 +408,32 @@ pub fn activations(v: &Matrix, w: &Matrix, beta: Beta, iterations: usize) -> Mat
     let mean = v.data.iter().map(|&x| f64::from(x)).sum::<f64>() / v.data.len().max(1) as f64;
     let column_mass: f64 = w.data.iter().map(|&x| f64::from(x)).sum::<f64>() / w.rows as f64;
     let start = (mean / column_mass.max(1e-30) / w.cols.max(1) as f64) as f32;
-    let h = Matrix {
+    let mut h = Matrix {
         rows: w.cols,
         cols: v.cols,
         data: vec![start.max(1e-12); w.cols * v.cols],
     };
-    refine(v, w.clone(), h, beta, iterations, false).h
+    if beta != Beta::Euclidean {
+        return refine(v, w.clone(), h, beta, iterations, false).h;
+    }
+    // Least squares with W fixed: WᵀV and WᵀW once, then each update costs
+    // components² per frame instead of bins · components (mosaicing has many templates).
+    let (r, cols) = (w.cols, v.cols);
+    let mut wtv = Matrix::zeros(r, cols);
+    product(w, true, v, false, &mut wtv);
+    let mut wtw = Matrix::zeros(r, r);
+    product(w, true, w, false, &mut wtw);
+    let mut denominator = Matrix::zeros(r, cols);
+    for _ in 0..iterations {
+        product(&wtw, false, &h, false, &mut denominator);
+        for ((x, &n), &d) in h.data.iter_mut().zip(&wtv.data).zip(&denominator.data) {
+            *x = (*x * n.max(0.0) / d.max(f32::MIN_POSITIVE)).max(0.0);
+            if !x.is_finite() {
+                *x = 0.0;
+            }
+        }
+    }
+    h
 }
 
 /// Each column of `v` as one template of `w`, scaled: the template of highest cosine

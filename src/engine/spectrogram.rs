@@ -31,36 +31,20 @@ impl Spectrogram {
         let mut stft = Stft::new(fft_size);
         let (hop, bins) = (stft.hop, stft.bins());
         let len = channels.first().map_or(0, |c| c.len());
-        let lead = fft_size - hop;
         // Enough frames that the last sample, too, lies under all four.
-        let frames = (len + lead).div_ceil(hop);
-        let mut time = vec![0.0; fft_size];
-        let spectra = channels
-            .iter()
-            .map(|signal| {
-                let mut out = vec![Complex::default(); frames * bins];
-                for (t, frame) in out.chunks_exact_mut(bins).enumerate() {
-                    for (i, x) in time.iter_mut().enumerate() {
-                        let n = (t * hop + i) as isize - lead as isize;
-                        let sample = if n >= 0 && (n as usize) < signal.len() {
-                            signal[n as usize]
-                        } else {
-                            0.0
-                        };
-                        *x = sample * stft.window[i];
-                    }
-                    stft.forward(&mut time, frame);
-                }
-                out
-            })
-            .collect();
-        Self {
+        let frames = (len + fft_size - hop).div_ceil(hop);
+        let mut s = Self {
             fft_size,
             hop,
             len,
             frames,
-            spectra,
+            spectra: vec![vec![Complex::default(); frames * bins]; channels.len()],
+        };
+        let mut time = vec![0.0; fft_size];
+        for (signal, out) in channels.iter().zip(&mut s.spectra) {
+            s_analyse(&mut stft, &mut time, signal, out, frames);
         }
+        s
     }
 
     /// Magnitudes with the channels linked (the root of the summed power), one frame
@@ -81,23 +65,12 @@ impl Spectrogram {
     /// per channel: inverse FFT, synthesis window, overlap-add.
     pub fn synthesise(&self, spectra: &[Vec<Complex<f32>>]) -> Vec<Vec<f32>> {
         let mut stft = Stft::new(self.fft_size);
-        let (hop, bins, n) = (self.hop, self.bins(), self.fft_size);
-        let lead = n - hop;
-        let mut time = vec![0.0; n];
-        let mut frame = vec![Complex::default(); bins];
+        let mut scratch = Scratch::new(self.fft_size, self.frames);
         spectra
             .iter()
             .map(|spectrum| {
-                let mut out = vec![0.0f32; self.frames * hop + n];
-                for (t, s) in spectrum.chunks_exact(bins).enumerate() {
-                    frame.copy_from_slice(s);
-                    stft.inverse(&mut frame, &mut time);
-                    for (i, x) in time.iter().enumerate() {
-                        out[t * hop + i] += x * stft.synthesis[i];
-                    }
-                }
-                out.drain(..lead);
-                out.truncate(self.len);
+                let mut out = vec![0.0; self.len];
+                s_synthesise(&mut stft, &mut scratch, spectrum, &mut out);
                 out
             })
             .collect()
@@ -135,12 +108,17 @@ impl Spectrogram {
                     .collect()
             })
             .collect();
-        for _ in 0..iterations {
-            let signal = self.synthesise(&current);
-            let views: Vec<&[f32]> = signal.iter().map(Vec::as_slice).collect();
-            let again = Spectrogram::analyse(&views, self.fft_size);
-            for ((c, a), m) in current.iter_mut().zip(&again.spectra).zip(magnitude) {
-                for ((x, y), &target) in c.iter_mut().zip(a).zip(m) {
+        let mut stft = Stft::new(self.fft_size);
+        let mut scratch = Scratch::new(self.fft_size, self.frames);
+        let mut time = vec![0.0; self.fft_size];
+        let mut signal = vec![0.0; self.len];
+        let mut again = vec![Complex::default(); self.frames * self.bins()];
+        for (c, m) in current.iter_mut().zip(magnitude) {
+            for _ in 0..iterations {
+                // Project onto consistent spectrograms, then back onto the magnitude.
+                s_synthesise(&mut stft, &mut scratch, c, &mut signal);
+                s_analyse(&mut stft, &mut time, &signal, &mut again, self.frames);
+                for ((x, y), &target) in c.iter_mut().zip(&again).zip(m) {
                     let norm = y.norm();
                     *x = if norm > 0.0 {
                         y * (target / norm)
@@ -155,6 +133,68 @@ impl Spectrogram {
 }
 
 const _: () = assert!(OVERLAP == 4);
+
+/// Frames start this many samples before the signal.
+fn lead_of(stft: &Stft) -> usize {
+    stft.size - stft.hop
+}
+
+fn s_analyse(
+    stft: &mut Stft,
+    time: &mut [f32],
+    signal: &[f32],
+    out: &mut [Complex<f32>],
+    frames: usize,
+) {
+    let (hop, bins, lead) = (stft.hop, stft.bins(), lead_of(stft));
+    for (t, frame) in out.chunks_exact_mut(bins).take(frames).enumerate() {
+        for (i, x) in time.iter_mut().enumerate() {
+            let n = (t * hop + i) as isize - lead as isize;
+            let sample = if n >= 0 && (n as usize) < signal.len() {
+                signal[n as usize]
+            } else {
+                0.0
+            };
+            *x = sample * stft.window[i];
+        }
+        stft.forward(time, frame);
+    }
+}
+
+/// Buffers of one synthesis.
+struct Scratch {
+    time: Vec<f32>,
+    frame: Vec<Complex<f32>>,
+    sum: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(fft_size: usize, frames: usize) -> Self {
+        Self {
+            time: vec![0.0; fft_size],
+            frame: vec![Complex::default(); fft_size / 2 + 1],
+            sum: vec![0.0; frames * (fft_size / OVERLAP) + fft_size],
+        }
+    }
+}
+
+fn s_synthesise(
+    stft: &mut Stft,
+    scratch: &mut Scratch,
+    spectrum: &[Complex<f32>],
+    out: &mut [f32],
+) {
+    let (hop, bins, lead) = (stft.hop, stft.bins(), lead_of(stft));
+    scratch.sum.fill(0.0);
+    for (t, s) in spectrum.chunks_exact(bins).enumerate() {
+        scratch.frame.copy_from_slice(s);
+        stft.inverse(&mut scratch.frame, &mut scratch.time);
+        for (i, x) in scratch.time.iter().enumerate() {
+            scratch.sum[t * hop + i] += x * stft.synthesis[i];
+        }
+    }
+    out.copy_from_slice(&scratch.sum[lead..lead + out.len()]);
+}
 
 #[cfg(test)]
 mod tests {
