@@ -5,7 +5,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use unweave::engine::{Algorithm, Engine, Separator, Settings};
+use unweave::engine::spectrogram::Spectrogram;
+use unweave::engine::{Algorithm, Engine, Separator, Settings, Templates, nmf};
 
 const SR: f32 = 44_100.0;
 const SECONDS: usize = 10;
@@ -167,7 +168,50 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(run_engine(&mut engine, &timed)))
         });
     }
+    // Supervised NMF, taught on three seconds of the input (16 templates), at its
+    // defaults and with more work per frame.
+    let teach: Vec<&[f32]> = input.iter().map(|c| &c[..3 * SR as usize]).collect();
+    for (name, iterations, free) in [("nmf_defaults", 10, 0), ("nmf_30_iterations_8_free", 30, 8)] {
+        let mut settings = Settings {
+            algorithm: Algorithm::Nmf,
+            ..Settings::default()
+        };
+        settings.nmf.iterations = iterations;
+        settings.nmf.free_components = free;
+        let frames = Spectrogram::analyse(&teach, settings.fft_size).magnitude();
+        let templates = Templates::learn(&frames, SR, settings.fft_size, 16).unwrap();
+        let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
+        assert!(engine.set_templates(Box::new(templates)).is_ok());
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(run_engine(&mut engine, &input)))
+        });
+    }
     group.finish();
+
+    // Off the audio thread: what Learn costs the background thread (5 s at FFT 2048,
+    // 16 templates), and `unweave nmf` on 10 s (8 components, 100 KL iterations).
+    let mut offline = c.benchmark_group("offline");
+    offline.sample_size(10);
+    let five: Vec<&[f32]> = input.iter().map(|c| &c[..5 * SR as usize]).collect();
+    let frames = Spectrogram::analyse(&five, 2048).magnitude();
+    offline.bench_function("learn_5s_16_templates", |b| {
+        b.iter(|| black_box(Templates::learn(&frames, SR, 2048, 16).unwrap()))
+    });
+    let all: Vec<&[f32]> = input.iter().map(Vec::as_slice).collect();
+    let v = Spectrogram::analyse(&all, 2048).magnitude();
+    offline.bench_function("factorise_10s_8_components_100_iterations", |b| {
+        b.iter(|| {
+            black_box(nmf::factorise(
+                &v,
+                &nmf::Options {
+                    components: 8,
+                    iterations: 100,
+                    ..nmf::Options::default()
+                },
+            ))
+        })
+    });
+    offline.finish();
 }
 
 criterion_group!(engine, benches);

@@ -6,7 +6,8 @@
 //! percentile and the median call over 60 s of stereo 44.1 kHz audio, and the worst as a share of the block.
 
 use std::time::{Duration, Instant};
-use unweave::engine::{Algorithm, Engine, Settings};
+use unweave::engine::spectrogram::Spectrogram;
+use unweave::engine::{Algorithm, Engine, Settings, Templates};
 
 const SR: f32 = 44_100.0;
 const BLOCK: usize = 64;
@@ -79,8 +80,34 @@ fn main() {
                 ..Settings::default()
             }
         }),
+        (
+            "nmf_defaults",
+            Settings {
+                algorithm: Algorithm::Nmf,
+                ..Settings::default()
+            },
+        ),
+        ("nmf_fft_8192_50_iterations_16_free", {
+            let mut s = Settings {
+                algorithm: Algorithm::Nmf,
+                fft_size: 8192,
+                ..Settings::default()
+            };
+            s.nmf.iterations = 50;
+            s.nmf.free_components = 16;
+            s.nmf.components = 32;
+            s
+        }),
     ] {
         let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
+        if settings.algorithm == Algorithm::Nmf {
+            // Taught on the first three seconds: NMF's work is per template.
+            let teach = [&input[..(3 * SR as usize).min(len)]];
+            let frames = Spectrogram::analyse(&teach, settings.fft_size).magnitude();
+            let templates =
+                Templates::learn(&frames, SR, settings.fft_size, settings.nmf.components).unwrap();
+            assert!(engine.set_templates(Box::new(templates)).is_ok());
+        }
         let mut times = Vec::with_capacity(len / BLOCK);
         for start in (0..len).step_by(BLOCK) {
             let end = (start + BLOCK).min(len);

@@ -1100,8 +1100,19 @@ fn nmf_learns_when_learn_is_switched_and_keeps_its_templates_in_the_state() {
                 path.display()
             );
             // And loaded while audio runs, they reach the running engine.
+            // NMF's settings are automated every block meanwhile, under the allocation checker.
             let (_entry, mut live) = nmf_host(&path);
-            let got = live.render_hooked(&mix, &mut |_| Vec::new(), &mut |k, instance| {
+            let automated =
+                ["Templates", "Free templates", "Iterations", "Taught stem"].map(|n| live.param(n));
+            let specs = parameter_specs(&live);
+            let mut seed = 0xFEED_5EEDu64;
+            let mut automation = |_| {
+                random_events(&specs, &mut seed)
+                    .into_iter()
+                    .filter(|(id, _)| automated.contains(id))
+                    .collect()
+            };
+            let got = live.render_hooked(&mix, &mut automation, &mut |k, instance| {
                 if k == 20 {
                     let handle = instance.plugin_handle();
                     let ext = handle

@@ -20,6 +20,7 @@
 //! Lookahead 0: the latency is the window alone. The cost per frame is
 //! `iterations · 2 · bins · (taught + free)` multiply-adds.
 
+use super::history::dot;
 use super::nmf::{self, Beta, Matrix};
 use super::separator::Separator;
 use super::settings::{MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, NmfSettings, Taught};
@@ -261,7 +262,7 @@ fn accumulate(model: &mut [f32], w: &[f32], h: &[f32], count: usize) {
 /// `h_k ← h_k · Σ_f W_fk · ratio_f`: the KL update for unit-sum columns.
 fn update(h: &mut [f32], w: &[f32], ratio: &[f32], count: usize) {
     for (column, hk) in w.chunks_exact(ratio.len()).zip(h).take(count) {
-        let gradient: f32 = column.iter().zip(ratio).map(|(&x, &r)| x * r).sum();
+        let gradient = dot(column, ratio);
         *hk = (*hk * gradient).max(ACTIVATION_FLOOR);
     }
 }
