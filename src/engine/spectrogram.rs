@@ -250,7 +250,7 @@ mod tests {
         let s = Spectrogram::analyse(&[&a], 1024);
         let magnitude: Vec<f32> = s.spectra[0].iter().map(|c| c.norm()).collect();
         let spectral_error = |iterations| {
-            let y = s.griffin_lim(&[magnitude.clone()], iterations, 9);
+            let y = s.griffin_lim(std::slice::from_ref(&magnitude), iterations, 9);
             let again = Spectrogram::analyse(&[&y[0]], 1024);
             let diff: f32 = again.spectra[0]
                 .iter()
