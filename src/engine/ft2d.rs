@@ -6,7 +6,8 @@
 //! the last `patch` frames is transformed, the peaks are kept with a soft weight
 //! (how far the local maximum stands above its neighbourhood's mean, in local
 //! standard deviations: the thesis's `local_std` filter), and the inverse transform
-//! of the peaks is the repeating model `W`; the foreground mask is `1 − min(W, V)/V`.
+//! of the peaks is the repeating model `W`, and the inverse of the rest, `V − W`, the
+//! non-repeating one; a Wiener mask splits each frame between them by power.
 //!
 //! **Work spread over hops.** The frequency transform of each frame is taken as the
 //! frame arrives. Every `every` hops the patch is snapshotted and its rate-axis
@@ -18,8 +19,11 @@
 //! and the result arrives `every` hops later: `lookahead = patch / 2 + every` hops.
 //!
 //! Differences from nussl's offline FT2D: the patch rolls instead of covering the
-//! whole file; channels are linked; the final mask is not divided by its maximum over
-//! the whole file (non-causal, and `min(W, V)/V` already reaches 1 wherever `W ≥ V`).
+//! whole file; channels are linked (per-channel masks measured the same on the
+//! corpus); the mask is the Wiener split between the two models rather than nussl's
+//! `min(W, V)/V` normalised by its maximum over the whole file (non-causal). On the
+//! corpus the Wiener split measured 1.4 / 1.0 dB better (background / foreground) at
+//! the default patch.
 
 use std::sync::Arc;
 
@@ -28,7 +32,7 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
 use super::Separator;
-use super::repet::{frames_of, high_pass_bins, repeating_mask};
+use super::repet::{frames_of, high_pass_bins};
 use super::settings::Ft2dSettings;
 
 /// Seconds between two patch transforms: each one models this much audio.
@@ -214,12 +218,25 @@ impl Ft2d {
             &mut self.fft_scratch,
         );
         let norm = 1.0 / (self.patch * bins) as f32;
-        for m in &mut self.model[..bins] {
-            *m = (*m * norm).abs();
-        }
         let slot = masked % (self.lookahead + 1);
         let frame = &self.magnitudes[slot * bins..(slot + 1) * bins];
-        repeating_mask(frame, &self.model, self.high_pass, bins, foreground);
+        // The inverse of the whole patch's transform is the patch itself, so the
+        // inverse of what the peaks leave out is `V − W`: the non-repeating model.
+        // A Wiener mask splits the frame between the two models by power.
+        for (f, ((mask, &w), &v)) in foreground[..bins]
+            .iter_mut()
+            .zip(&self.model[..bins])
+            .zip(frame)
+            .enumerate()
+        {
+            let repeating = w * norm;
+            let (b, g) = (repeating * repeating, (v - repeating) * (v - repeating));
+            *mask = if f < self.high_pass || v <= 0.0 || b + g <= 0.0 {
+                0.0
+            } else {
+                g / (b + g)
+            };
+        }
     }
 
     /// One step of the patch's transform: a share of the rows, so that `every` steps
