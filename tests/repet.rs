@@ -229,10 +229,7 @@ fn repet_and_repet_sim_reach_the_nussl_figures_on_the_corpus() {
     let mut failures = Vec::new();
     for (algorithm, nussl, lookahead_margin) in [
         (Algorithm::Repet, NUSSL_REPET, 0.0),
-        // Not yet at nussl with lookahead: measured 11.58 / 12.57 against 12.17 / 12.96
-        // (similarities on 256 analysis bands; full resolution reached 11.96 / 13.17 but
-        // at half the speed). Held here so that it cannot get worse; issue #4 stays open.
-        (Algorithm::RepetSim, NUSSL_REPET_SIM, 0.8),
+        (Algorithm::RepetSim, NUSSL_REPET_SIM, 0.0),
     ] {
         for lookahead_s in [0.0, 10.0] {
             let mut settings = Settings {

@@ -14,7 +14,7 @@
 //!   form of semi-supervised NMF (Smaragdis, Raj & Shashanka 2007; Duan, Mysore &
 //!   Smaragdis 2012);
 //! - the mask is Wiener's: the taught model's share of the frame, in power (with no
-//!   free templates, the taught model's `min(model, V) / V`, as REPET's).
+//!   free templates, between `min(model, V)` and what it leaves over, as REPET's).
 //!
 //! Until it is taught, the NMF separator leaves everything in the background stem.
 //! Lookahead 0: the latency is the window alone. The cost per frame is
@@ -299,7 +299,7 @@ impl Separator for NmfFilter {
 
         // Wiener mask: the taught model's share of the frame's power.
         // With no free templates, the untaught stem is what the taught model leaves
-        // over: its share is min(model, V) / V, as REPET's.
+        // over: min(model, V) is taught, the rest is not, split by power as REPET's.
         let taught_is_foreground = self.settings.taught == Taught::Foreground;
         for (((f, &t), &o), &x) in foreground[..bins]
             .iter_mut()
@@ -308,7 +308,13 @@ impl Separator for NmfFilter {
             .zip(v)
         {
             let share = if free == 0 {
-                if x > MODEL_FLOOR { t.min(x) / x } else { 1.0 }
+                let r = t.min(x);
+                let (a, b) = (r * r, (x - r) * (x - r));
+                if a + b > MODEL_FLOOR {
+                    a / (a + b)
+                } else {
+                    1.0
+                }
             } else {
                 let (t2, o2) = (t * t, o * o);
                 if t2 + o2 > MODEL_FLOOR {

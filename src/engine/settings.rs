@@ -221,7 +221,7 @@ pub struct NmfSettings {
     pub components: usize,
     /// Templates that follow the untaught stem while audio plays; with none, the
     /// untaught stem is what the taught templates leave unexplained (the better
-    /// choice when the taught stem was heard alone: 2 to 8 dB more SDR on the corpus).
+    /// choice when the taught stem was heard alone: 3 to 5 dB more SDR on the corpus).
     pub free_components: usize,
     /// Multiplicative updates of the activations per frame: CPU against accuracy.
     pub iterations: usize,
