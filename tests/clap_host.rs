@@ -741,21 +741,11 @@ fn non_default_events(host: &Hosted) -> Vec<(ClapId, f64)> {
 
 impl Hosted {
     fn save_state(&mut self) -> Vec<u8> {
-        let handle = self.instance.plugin_handle();
-        let ext = handle
-            .get_extension::<clack_extensions::state::PluginState>()
-            .expect("state extension");
-        let mut bytes = Vec::new();
-        ext.save(&handle, &mut bytes).expect("state saves");
-        bytes
+        state_of(&mut self.instance)
     }
 
     fn load_state(&mut self, bytes: &[u8]) {
-        let handle = self.instance.plugin_handle();
-        let ext = handle
-            .get_extension::<clack_extensions::state::PluginState>()
-            .expect("state extension");
-        ext.load(&handle, &mut &bytes[..]).expect("state loads");
+        load_state_into(&mut self.instance, bytes);
     }
 }
 
@@ -940,12 +930,7 @@ fn state_loaded_mid_stream_sounds_as_if_it_had_always_been_set() {
             let switch_block = 40;
             let got = switched.render_hooked(&input, &mut |_| Vec::new(), &mut |k, instance| {
                 if k == switch_block {
-                    let handle = instance.plugin_handle();
-                    let ext = handle
-                        .get_extension::<clack_extensions::state::PluginState>()
-                        .expect("state extension");
-                    ext.load(&handle, &mut &state[..])
-                        .expect("state loads while active");
+                    load_state_into(instance, &state);
                 }
             });
             let switched_at: usize = (0..switch_block)
@@ -968,6 +953,15 @@ fn state_loaded_mid_stream_sounds_as_if_it_had_always_been_set() {
             );
         }
     });
+}
+
+/// Loads a state through `instance` (as a host's main thread does while audio runs).
+fn load_state_into(instance: &mut PluginInstance<TestHost>, bytes: &[u8]) {
+    let handle = instance.plugin_handle();
+    let ext = handle
+        .get_extension::<clack_extensions::state::PluginState>()
+        .expect("state extension");
+    ext.load(&handle, &mut &bytes[..]).expect("state loads");
 }
 
 /// Saves the state through `instance` (the main thread's view while audio runs).
@@ -1114,12 +1108,7 @@ fn nmf_learns_when_learn_is_switched_and_keeps_its_templates_in_the_state() {
             };
             let got = live.render_hooked(&mix, &mut automation, &mut |k, instance| {
                 if k == 20 {
-                    let handle = instance.plugin_handle();
-                    let ext = handle
-                        .get_extension::<clack_extensions::state::PluginState>()
-                        .expect("state extension");
-                    ext.load(&handle, &mut &state[..])
-                        .expect("state loads while active");
+                    load_state_into(instance, &state);
                 }
             });
             let quiet = got[1][0][..20 * 512].iter().all(|&x| x == 0.0);

@@ -82,9 +82,17 @@ pub struct NmfArgs {
     /// Multiplicative updates.
     #[arg(long, default_value = "200")]
     pub iterations: usize,
+    #[command(flatten)]
+    pub output: Resynthesis,
+}
+
+/// How the offline commands analyse and write.
+#[derive(clap::Args, Debug)]
+pub struct Resynthesis {
     /// STFT window length (hop = size / 4).
     #[arg(long, default_value = "2048", value_parser = parse_fft_size)]
     pub fft_size: usize,
+    /// `mixture`: the analysed file's phase (for `mosaic`, the target's).
     #[arg(long, value_enum, default_value = "mixture")]
     pub phase: Phase,
     #[arg(long, value_enum, default_value = "32")]
@@ -108,13 +116,8 @@ pub struct MosaicArgs {
     /// Multiplicative updates of the activations (without `--sparse`).
     #[arg(long, default_value = "100")]
     pub iterations: usize,
-    #[arg(long, default_value = "2048", value_parser = parse_fft_size)]
-    pub fft_size: usize,
-    /// `mixture`: the target's phase.
-    #[arg(long, value_enum, default_value = "mixture")]
-    pub phase: Phase,
-    #[arg(long, value_enum, default_value = "32")]
-    pub bit_depth: BitDepth,
+    #[command(flatten)]
+    pub output: Resynthesis,
 }
 
 /// Writes whole channels to `path` (through a temporary file, as every stem).
@@ -177,6 +180,20 @@ fn views(channels: &[Vec<f32>]) -> Vec<&[f32]> {
     channels.iter().map(Vec::as_slice).collect()
 }
 
+/// The gain that turns the linked magnitude `v` into `target`, bin by bin: applied to
+/// every channel's spectrum, it shares `target` among the channels as `v` was shared.
+fn gain_towards(target: &Matrix, v: &Matrix) -> Matrix {
+    Matrix {
+        data: target
+            .data
+            .iter()
+            .zip(&v.data)
+            .map(|(&m, &x)| if x > 0.0 { m / x } else { 0.0 })
+            .collect(),
+        ..target.clone()
+    }
+}
+
 /// The spectral centroid (in bins) of a template: components are numbered low to high.
 fn centroid(column: &[f32]) -> f32 {
     let mass: f32 = column.iter().sum();
@@ -195,7 +212,7 @@ pub fn run_nmf(args: NmfArgs) -> Result<(), CliError> {
         path: args.out_dir.clone(),
         reason: format!("cannot create the output folder: {e}"),
     })?;
-    let spectrogram = Spectrogram::analyse(&views(&channels), args.fft_size);
+    let spectrogram = Spectrogram::analyse(&views(&channels), args.output.fft_size);
     let v = spectrogram.magnitude();
     let f = nmf::factorise(
         &v,
@@ -238,7 +255,7 @@ pub fn run_nmf(args: NmfArgs) -> Result<(), CliError> {
                     };
                 }
             }
-            resynthesise(&spectrogram, &component, args.phase)
+            resynthesise(&spectrogram, &component, args.output.phase)
         })
         .collect();
     let mut written = Vec::new();
@@ -246,21 +263,13 @@ pub fn run_nmf(args: NmfArgs) -> Result<(), CliError> {
         let path = args
             .out_dir
             .join(format!("{name}.component-{:02}.wav", number + 1));
-        written.push(write(&path, audio, rate, args.bit_depth)?);
+        written.push(write(&path, audio, rate, args.output.bit_depth)?);
     }
     // The reconstruction: the model W·H itself, as each channel's share of it.
-    let reconstruction_gain = Matrix {
-        data: model
-            .data
-            .iter()
-            .zip(&v.data)
-            .map(|(&m, &x)| if x > 0.0 { m / x } else { 0.0 })
-            .collect(),
-        ..model.clone()
-    };
-    let reconstruction = resynthesise(&spectrogram, &reconstruction_gain, args.phase);
+    let reconstruction_gain = gain_towards(&model, &v);
+    let reconstruction = resynthesise(&spectrogram, &reconstruction_gain, args.output.phase);
     let path = args.out_dir.join(format!("{name}.reconstruction.wav"));
-    written.push(write(&path, &reconstruction, rate, args.bit_depth)?);
+    written.push(write(&path, &reconstruction, rate, args.output.bit_depth)?);
     for path in &written {
         println!("{}", path.display());
     }
@@ -296,7 +305,7 @@ pub fn run_mosaic(args: MosaicArgs) -> Result<(), CliError> {
             reason: format!("sample rate {timbre_rate} Hz differs from the target's {rate} Hz"),
         });
     }
-    let sounds = Spectrogram::analyse(&views(&timbre), args.fft_size).magnitude();
+    let sounds = Spectrogram::analyse(&views(&timbre), args.output.fft_size).magnitude();
     // Templates are the timbre's audible frames, each of unit length, as in Driedger's
     // mosaicing; a long file is thinned evenly.
     let peak = sounds.data.iter().fold(0.0f32, |m, &x| m.max(x));
@@ -318,7 +327,7 @@ pub fn run_mosaic(args: MosaicArgs) -> Result<(), CliError> {
         column.iter_mut().for_each(|x| *x /= norm.max(1e-30));
     }
 
-    let spectrogram = Spectrogram::analyse(&views(&target), args.fft_size);
+    let spectrogram = Spectrogram::analyse(&views(&target), args.output.fft_size);
     let v = spectrogram.magnitude();
     let h = if args.sparse {
         nmf::sparse_activations(&v, &w)
@@ -328,23 +337,15 @@ pub fn run_mosaic(args: MosaicArgs) -> Result<(), CliError> {
     let mut mosaic = Matrix::zeros(v.rows, v.cols);
     nmf::product(&w, false, &h, false, &mut mosaic);
     // The mosaic's magnitude, shared among the target's channels as the target's was.
-    let gain = Matrix {
-        data: mosaic
-            .data
-            .iter()
-            .zip(&v.data)
-            .map(|(&m, &x)| if x > 0.0 { m / x } else { 0.0 })
-            .collect(),
-        ..mosaic
-    };
-    let audio = resynthesise(&spectrogram, &gain, args.phase);
+    let gain = gain_towards(&mosaic, &v);
+    let audio = resynthesise(&spectrogram, &gain, args.output.phase);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| CliError::Output {
             path: dir.to_path_buf(),
             reason: format!("cannot create the output folder: {e}"),
         })?;
     }
-    let path = write(&args.out, &audio, rate, args.bit_depth)?;
+    let path = write(&args.out, &audio, rate, args.output.bit_depth)?;
     println!("{}", path.display());
     Ok(())
 }

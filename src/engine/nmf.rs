@@ -334,16 +334,24 @@ pub fn refine(
         }
         debug_assert!(b.is_finite());
     };
-    let step = |x: &mut f32, num: f32, den: f32| {
-        let ratio = num / den.max(f32::MIN_POSITIVE);
-        let factor = if gamma == 1.0 {
-            ratio
-        } else {
-            ratio.powf(gamma)
-        };
-        *x = (*x * factor).max(0.0);
-        if !x.is_finite() {
-            *x = 0.0;
+    // x ← x · (numerator / denominator)^γ, element by element.
+    let step = |x: &mut Matrix, numerator: &Matrix, denominator: &Matrix| {
+        for ((x, &n), &d) in x
+            .data
+            .iter_mut()
+            .zip(&numerator.data)
+            .zip(&denominator.data)
+        {
+            let ratio = n / d.max(f32::MIN_POSITIVE);
+            let factor = if gamma == 1.0 {
+                ratio
+            } else {
+                ratio.powf(gamma)
+            };
+            *x = (*x * factor).max(0.0);
+            if !x.is_finite() {
+                *x = 0.0;
+            }
         }
     };
 
@@ -352,14 +360,7 @@ pub fn refine(
         gradient_parts(&mut model, &mut weighted, &mut power);
         product(&w, true, &weighted, false, &mut numerator_h);
         product(&w, true, &power, false, &mut denominator_h);
-        for ((x, &n), &d) in h
-            .data
-            .iter_mut()
-            .zip(&numerator_h.data)
-            .zip(&denominator_h.data)
-        {
-            step(x, n, d);
-        }
+        step(&mut h, &numerator_h, &denominator_h);
         product(&w, false, &h, false, &mut model);
 
         if update_w {
@@ -367,14 +368,7 @@ pub fn refine(
             gradient_parts(&mut model, &mut weighted, &mut power);
             product(&weighted, false, &h, true, &mut numerator_w);
             product(&power, false, &h, true, &mut denominator_w);
-            for ((x, &n), &d) in w
-                .data
-                .iter_mut()
-                .zip(&numerator_w.data)
-                .zip(&denominator_w.data)
-            {
-                step(x, n, d);
-            }
+            step(&mut w, &numerator_w, &denominator_w);
             product(&w, false, &h, false, &mut model);
         }
         objective_trace.push(objective(&v, &model, beta));
