@@ -261,10 +261,13 @@ impl Ft2d {
         let (patch, slots, reach) = (self.patch, self.patch + self.every, self.reach);
         let row = &mut self.spectrum[r * patch..(r + 1) * patch];
         let ring = &self.transformed[r * slots..(r + 1) * slots];
-        // The patch holds frames `end − patch .. end`; those before the stream are silence.
+        // The patch holds frames `end − patch .. end`. Early in a stream, fewer frames
+        // exist: the transform along time treats the patch as one period of a periodic
+        // signal anyway, so the frames heard so far are repeated back in time to fill it,
+        // rather than leaving silence whose edge smears every peak (the first seconds
+        // of a stream measured 3 dB worse that way).
         let end = self.snapshot + 1;
         let missing = patch.saturating_sub(end);
-        row[..missing].fill(Complex::default());
         let (mut p, mut frame) = (missing, end + missing - patch);
         while frame < end {
             let slot = frame % slots;
@@ -272,6 +275,9 @@ impl Ft2d {
             row[p..p + run].copy_from_slice(&ring[slot..slot + run]);
             p += run;
             frame += run;
+        }
+        for p in (0..missing).rev() {
+            row[p] = row[p + end];
         }
         self.along_time
             .process_with_scratch(row, &mut self.fft_scratch);
