@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use unweave::engine::{Algorithm, Engine, PeriodSource, Settings, Stem, Tempo};
+use unweave::engine::{Algorithm, Engine, PeriodSource, Settings, Tempo};
 
 const SR: f32 = 44_100.0;
 
