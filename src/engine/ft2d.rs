@@ -213,6 +213,8 @@ impl Ft2d {
         }
         super::prefault(&mut ft2d.magnitudes);
         super::prefault(&mut ft2d.weights);
+        super::prefault(&mut ft2d.audible);
+        ft2d.repeats.prefault();
         ft2d
     }
 
@@ -500,8 +502,9 @@ impl Separator for Ft2d {
 struct Repeats {
     /// First bin of each band, and one past the last band's end.
     edges: Vec<usize>,
-    /// Band spectra of the last `lags` frames of the run.
+    /// Band spectra of the run's first `lags` frames, and their energies.
     history: Vec<f32>,
+    energies: Vec<f32>,
     /// Per lag: sum of products, of squares of the newer frame, of the older frame.
     products: Vec<f32>,
     newer: Vec<f32>,
@@ -535,11 +538,24 @@ impl Repeats {
         Self {
             edges,
             history: vec![0.0; lags * bands],
+            energies: vec![0.0; lags],
             products: vec![0.0; lags],
             newer: vec![0.0; lags],
             older: vec![0.0; lags],
             bands: vec![0.0; bands],
             run: 0,
+        }
+    }
+
+    fn prefault(&mut self) {
+        for buffer in [
+            &mut self.history,
+            &mut self.energies,
+            &mut self.products,
+            &mut self.newer,
+            &mut self.older,
+        ] {
+            super::prefault(buffer);
         }
     }
 
@@ -567,9 +583,10 @@ impl Repeats {
             let old = &self.history[(t - lag) * bands..(t - lag + 1) * bands];
             self.products[lag] += super::history::dot(&self.bands, old);
             self.newer[lag] += energy;
-            self.older[lag] += super::history::dot(old, old);
+            self.older[lag] += self.energies[t - lag];
         }
         self.history[t * bands..(t + 1) * bands].copy_from_slice(&self.bands);
+        self.energies[t] = energy;
         self.run += 1;
     }
 
