@@ -274,7 +274,9 @@ fn look(display: &str, scene: &Scene) -> Picture {
     )
     .unwrap();
     conn.map_window(parent).unwrap();
-    conn.flush().unwrap();
+    // Wait until the server has made the window: the editor reparents itself into it
+    // over its own connection, which fails now and then if ours is still in flight.
+    x11rb::wrapper::ConnectionExt::sync(&conn).unwrap();
     // SAFETY: `parent` is a live window of ours that outlives the editor.
     unsafe { gui.set_parent(&handle, ClapWindow::from_x11_handle(parent as _)) }
         .expect("embeds in our window");

@@ -152,7 +152,7 @@ pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
             repet::frames_of(settings.repet.lookahead_s, sample_rate, hop)
         }
         Algorithm::Ft2d => ft2d::lookahead_of(&settings.ft2d, sample_rate, hop),
-        Algorithm::Nmf => 0,
+        Algorithm::Nmf => nmf_filter::LOOKAHEAD,
     };
     n + lookahead * hop
 }
@@ -551,6 +551,9 @@ impl Engine {
                 self.since_frame = 0;
                 self.frame(observer);
             }
+        }
+        if self.since_frame > 0 {
+            self.separator.as_dyn().work(self.since_frame, hop);
         }
         self.out_len = len;
     }

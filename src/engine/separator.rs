@@ -15,6 +15,13 @@ pub trait Separator: Send {
     /// `residual` is left untouched when the separator has no residual stem.
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]);
 
+    /// Does a share of the work that the next `push` would otherwise do at once:
+    /// `arrived` of the `hop` samples until the next frame are in. The engine calls it
+    /// after every block that ends between two frames, so a separator can spread a
+    /// frame's work over the blocks of a hop; the result must not depend on how the
+    /// hop was cut into blocks (`push` finishes whatever is left).
+    fn work(&mut self, _arrived: usize, _hop: usize) {}
+
     /// Forgets all history, as if the stream started again with silence before it.
     fn reset(&mut self);
 }
