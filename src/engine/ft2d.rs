@@ -497,8 +497,10 @@ impl Separator for Ft2d {
 
 /// How well the current audible run repeats itself at each lag: the cosine similarity
 /// between its frames and the frames `lag` earlier, on a coarse log-frequency band
-/// spectrum so that each frame costs `lags × BANDS` operations. Only the start of a run
-/// needs it (`Ft2d::find_span`), so it stops adding once the run is a patch long.
+/// spectrum and a time grid of about [`Repeats::GRID_SECONDS`] (hops are summed into
+/// it), so that a frame costs at most `patch / stride × BANDS` operations whatever the
+/// hop. Only the start of a run needs it (`Ft2d::find_span`), so it stops adding once
+/// the run is a patch long.
 struct Repeats {
     /// First bin of each band, and one past the last band's end.
     edges: Vec<usize>,
@@ -510,7 +512,10 @@ struct Repeats {
     newer: Vec<f32>,
     older: Vec<f32>,
     bands: Vec<f32>,
-    /// Frames in the current audible run.
+    /// Hops per grid step, and hops summed into `bands` so far.
+    stride: usize,
+    summed: usize,
+    /// Grid steps in the current audible run.
     run: usize,
 }
 
@@ -518,8 +523,13 @@ impl Repeats {
     const BANDS: usize = 48;
     const LOWEST_HZ: f32 = 50.0;
     const HIGHEST_HZ: f32 = 12_000.0;
+    const GRID_SECONDS: f32 = 0.01;
 
-    fn new(bins: usize, sample_rate: f32, fft_size: usize, lags: usize) -> Self {
+    /// Lags of up to `frames` hops.
+    fn new(bins: usize, sample_rate: f32, fft_size: usize, frames: usize) -> Self {
+        let hop = (fft_size / super::stft::OVERLAP) as f32;
+        let stride = ((Self::GRID_SECONDS * sample_rate / hop).round() as usize).max(1);
+        let lags = frames.div_ceil(stride) + 1;
         let bin_of =
             |hz: f32| ((hz * fft_size as f32 / sample_rate).round() as usize).clamp(1, bins);
         let (low, high) = (
@@ -543,6 +553,8 @@ impl Repeats {
             newer: vec![0.0; lags],
             older: vec![0.0; lags],
             bands: vec![0.0; bands],
+            stride,
+            summed: 0,
             run: 0,
         }
     }
@@ -574,9 +586,17 @@ impl Repeats {
         if self.run >= lags {
             return;
         }
-        for (band, edge) in self.bands.iter_mut().zip(self.edges.windows(2)) {
-            *band = magnitude[edge[0]..edge[1]].iter().sum();
+        if self.summed == 0 {
+            self.bands.fill(0.0);
         }
+        for (band, edge) in self.bands.iter_mut().zip(self.edges.windows(2)) {
+            *band += magnitude[edge[0]..edge[1]].iter().sum::<f32>();
+        }
+        self.summed += 1;
+        if self.summed < self.stride {
+            return;
+        }
+        self.summed = 0;
         let energy = super::history::dot(&self.bands, &self.bands);
         let t = self.run;
         for lag in 1..=t.min(lags - 1) {
@@ -590,10 +610,15 @@ impl Repeats {
         self.run += 1;
     }
 
-    /// The lag in `lags` with the most similar frames, if the run has any there.
+    /// The lag in `lags` (in hops, to the grid's precision) with the most similar
+    /// frames, if the run has any there.
     fn best_lag(&self, lags: std::ops::Range<usize>) -> Option<usize> {
         let mut best: Option<(usize, f32)> = None;
-        for lag in lags.start.max(1)..lags.end.min(self.run).min(self.lags()) {
+        let (start, end) = (
+            lags.start.div_ceil(self.stride),
+            lags.end.div_ceil(self.stride),
+        );
+        for lag in start.max(1)..end.min(self.run).min(self.lags()) {
             let norm = (self.newer[lag] * self.older[lag]).sqrt();
             if norm <= 0.0 {
                 continue;
@@ -603,13 +628,14 @@ impl Repeats {
                 best = Some((lag, similarity));
             }
         }
-        best.map(|(lag, _)| lag)
+        best.map(|(lag, _)| lag * self.stride)
     }
 
     fn reset(&mut self) {
         self.products.fill(0.0);
         self.newer.fill(0.0);
         self.older.fill(0.0);
+        self.summed = 0;
         self.run = 0;
     }
 }
@@ -671,6 +697,19 @@ mod tests {
             "a multiple counts alike"
         );
         assert_eq!(repeats.best_lag(400..500), None, "longer than the run");
+    }
+
+    #[test]
+    fn repeats_keeps_its_cost_at_small_hops_with_a_coarser_grid() {
+        // FFT 512 at 176.4 kHz: 0.73 ms hops, fourteen summed to a 10 ms grid step.
+        let bins = 257;
+        let mut repeats = Repeats::new(bins, 176_400.0, 512, 4000);
+        assert_eq!(repeats.stride, 14);
+        assert_eq!(repeats.lags(), 4000usize.div_ceil(14) + 1);
+        for frame in pattern_frames(14 * 37, 14 * 300, bins) {
+            repeats.push(&frame, true);
+        }
+        assert_eq!(repeats.best_lag(14 * 20..14 * 60), Some(14 * 37));
     }
 
     #[test]
