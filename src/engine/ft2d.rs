@@ -26,7 +26,7 @@
 //! the default patch.
 //!
 //! **Silence** is not part of what repeats: where the patch reaches past the audible
-//! stretch it is filled (`find_span`, `analyse_row`) instead of transformed as silence.
+//! stretch it is filled (`plan_fill`, `analyse_row`) instead of transformed as silence.
 
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ pub const UPDATE_SECONDS: f32 = 0.5;
 /// The longest patch any setting asks for, in seconds.
 pub const MAX_PATCH_SECONDS: f32 = 20.0;
 /// Frames with no bin above a sine at this level are silence: they say nothing about
-/// what repeats (see `Ft2d::find_span`).
+/// what repeats (see `Ft2d::plan_fill`).
 pub const SILENCE_DBFS: f32 = -120.0;
 
 /// The smallest length of at least `n` whose only prime factors are 2, 3, 5 and 7
@@ -127,11 +127,9 @@ pub struct Ft2d {
     audible: Vec<bool>,
     /// A frame whose every bin is below this is silence (see `SILENCE_DBFS`).
     silence: f32,
-    /// The audible stretch of the patch being worked on: its first and last positions
-    /// in the patch, if any frame is audible.
-    span: Option<(usize, usize)>,
-    /// Frames over which `analyse_row` repeats the audible stretch to fill the patch.
-    fill_period: usize,
+    /// How the patch being worked on is filled around its silence; `None` when it is
+    /// all silence.
+    fill: Option<Fill>,
     repeats: Repeats,
     /// Frames pushed so far.
     frames: usize,
@@ -197,8 +195,7 @@ impl Ft2d {
             audible: vec![false; slots],
             // A Hann-windowed sine of amplitude `a` peaks at about `a · N / 4`.
             silence: 10f32.powf(SILENCE_DBFS / 20.0) * fft_size as f32 / 4.0,
-            span: None,
-            fill_period: 1,
+            fill: None,
             repeats: Repeats::new(bins, sample_rate, fft_size, patch),
             frames: 0,
             snapshot: 0,
@@ -304,22 +301,18 @@ impl Ft2d {
             p += run;
             frame += run;
         }
-        match self.span {
-            Some((first, last)) => {
-                // Silence after the audible stretch: the patch is taken as the `patch`
-                // frames ending with the last audible one, rotated (frame `f` stands in
-                // for `f + patch`), which the transform along time sees alike.
-                let mut last = last;
-                while last + 1 >= patch / 2 && last + 1 < patch && end + last + 1 >= 2 * patch {
-                    let frame = end + last + 1 - 2 * patch;
-                    row[last + 1] = ring[frame % slots];
-                    last += 1;
+        match self.fill {
+            Some(Fill {
+                first,
+                audible_end,
+                end: filled_end,
+                period,
+            }) => {
+                for p in audible_end..filled_end {
+                    row[p] = ring[(end + p - 2 * patch) % slots];
                 }
-                // Whatever is still missing repeats the audible stretch, over the lag at
-                // which it best repeats itself (see `find_span`).
-                let length = self.fill_period.min(last + 1 - first).max(1);
-                for p in (0..first).chain(last + 1..patch) {
-                    row[p] = row[first + (p % length + length - first % length) % length];
+                for p in (0..first).chain(filled_end..patch) {
+                    row[p] = row[first + (p % period + period - first % period) % period];
                 }
             }
             None => row.fill(Complex::default()),
@@ -372,42 +365,56 @@ impl Ft2d {
         }
     }
 
-    /// Finds the audible stretch of the patch ending at `snapshot`.
+    /// Finds the audible stretch of the patch ending at `snapshot` and how to fill
+    /// the rest.
     ///
     /// The transform along time treats the patch as one period of a periodic signal.
     /// Silence at either end (the stream has not started, the region starts late,
     /// the transport stopped) would put an edge in that period that smears every
-    /// peak, so `analyse_row` fills it by repeating the audible stretch periodically
-    /// instead. At the first frames that stretch is a single frame, whose model is
-    /// the frame itself: everything is background, as in REPET's warm-up. Measured on
-    /// the corpus (left channel, background / foreground): the first 5 s of a stream
-    /// about 3 dB better on the foreground than with silence there; the last 5 s,
-    /// whose patch reaches into the silence after the clip, from 9.59 / 9.09 to
-    /// 10.35 / 12.36 on the organ and from 10.85 / 9.24 to 11.61 / 12.13 on the sax.
-    fn find_span(&mut self) {
+    /// peak, so `analyse_row` fills it instead:
+    ///
+    /// - silence after the stretch (once it reaches the patch's centre): the patch is
+    ///   taken as the `patch` frames ending with the last audible one, rotated (frame
+    ///   `f` stands in for `f + patch`), which the transform along time sees alike;
+    /// - whatever is still missing repeats the stretch. Repeating it over its own
+    ///   length puts a seam wherever that length is not a whole number of the music's
+    ///   periods (on the corpus, the first seconds measured up to 5 dB worse on the
+    ///   foreground than with a seamless fill), so it repeats over the lag, between
+    ///   half and all of it, at which the audio heard so far best repeats itself.
+    ///
+    /// At the first frames the stretch is a single frame, whose model is the frame
+    /// itself: everything is background, as in REPET's warm-up. Measured on the corpus
+    /// (left channel, background / foreground): the first 5 s of a stream about 3 dB
+    /// better on the foreground than with silence there; the last 5 s, whose patch
+    /// reaches into the silence after the clip, from 9.59 / 9.09 to 10.35 / 12.36 on
+    /// the organ and from 10.85 / 9.24 to 11.61 / 12.13 on the sax.
+    fn plan_fill(&mut self) {
         let (patch, slots) = (self.patch, self.slots);
         let end = self.snapshot + 1;
         let start = end.saturating_sub(patch);
         let offset = patch - (end - start);
         let audible = |frame: usize| self.audible[frame % slots];
-        self.span = (start..end).find(|&f| audible(f)).map(|first| {
-            let last = (first..end).rev().find(|&f| audible(f)).unwrap_or(first);
-            (offset + first - start, offset + last - start)
-        });
-        // Repeating the stretch over its own length puts a seam wherever that length
-        // is not a whole number of the music's periods (on the corpus, the first
-        // seconds measured up to 5 dB worse on the foreground than with a seamless
-        // fill); the lag between half and all of it over which the audio heard so far
-        // best repeats itself makes the seam the smallest.
-        self.fill_period = match self.span {
-            Some((first, last)) => {
-                let length = last + 1 - first;
-                self.repeats
+        self.fill = (start..end).find(|&f| audible(f)).map(|first_frame| {
+            let last_frame = (first_frame..end)
+                .rev()
+                .find(|&f| audible(f))
+                .unwrap_or(first_frame);
+            let first = offset + first_frame - start;
+            let audible_end = offset + last_frame + 1 - start;
+            // The frames rotated in are older than the patch: the ring keeps half a
+            // patch of them, and the stream must have them.
+            let rotates = audible_end >= patch / 2 && end + audible_end >= 2 * patch;
+            let length = audible_end - first;
+            Fill {
+                first,
+                audible_end,
+                end: if rotates { patch } else { audible_end },
+                period: self
+                    .repeats
                     .best_lag(length / 2..length - self.every.min(length / 2))
-                    .unwrap_or(length)
+                    .unwrap_or(length),
             }
-            None => 1,
-        };
+        });
     }
 
     fn resynthesise_row(&mut self, r: usize) {
@@ -473,7 +480,7 @@ impl Separator for Ft2d {
             let step = (n - self.every) % self.every;
             if step == 0 {
                 self.snapshot = n - 1;
-                self.find_span();
+                self.plan_fill();
             }
             self.step(step);
             if step == self.every - 1 {
@@ -488,18 +495,32 @@ impl Separator for Ft2d {
         self.serving.fill(Complex::default());
         self.building.fill(Complex::default());
         self.audible.fill(false);
-        self.span = None;
+        self.fill = None;
         self.repeats.reset();
         self.frames = 0;
         self.snapshot = 0;
     }
 }
 
+/// Where the patch being worked on holds signal, and how `Ft2d::analyse_row` fills
+/// the rest (see `Ft2d::plan_fill`). Positions in the patch.
+#[derive(Clone, Copy, Debug)]
+struct Fill {
+    /// The first audible position.
+    first: usize,
+    /// One past the last audible position; from there to `end`, older frames stand in
+    /// for the silence after the music.
+    audible_end: usize,
+    end: usize,
+    /// Positions outside `first..end` repeat that stretch over this many frames.
+    period: usize,
+}
+
 /// How well the current audible run repeats itself at each lag: the cosine similarity
 /// between its frames and the frames `lag` earlier, on a coarse log-frequency band
 /// spectrum and a time grid of about [`Repeats::GRID_SECONDS`] (hops are summed into
 /// it), so that a frame costs at most `patch / stride × BANDS` operations whatever the
-/// hop. Only the start of a run needs it (`Ft2d::find_span`), so it stops adding once
+/// hop. Only the start of a run needs it (`Ft2d::plan_fill`), so it stops adding once
 /// the run is a patch long.
 struct Repeats {
     /// First bin of each band, and one past the last band's end.
@@ -683,13 +704,17 @@ mod tests {
             .collect()
     }
 
+    fn hear(repeats: &mut Repeats, frames: Vec<Vec<f32>>) {
+        for frame in frames {
+            repeats.push(&frame, true);
+        }
+    }
+
     #[test]
     fn repeats_finds_the_lag_the_run_repeats_over() {
         let bins = 1025;
         let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
-        for frame in pattern_frames(37, 300, bins) {
-            repeats.push(&frame, true);
-        }
+        hear(&mut repeats, pattern_frames(37, 300, bins));
         assert_eq!(repeats.best_lag(20..60), Some(37));
         assert_eq!(
             repeats.best_lag(60..100),
@@ -706,9 +731,7 @@ mod tests {
         let mut repeats = Repeats::new(bins, 176_400.0, 512, 4000);
         assert_eq!(repeats.stride, 14);
         assert_eq!(repeats.lags(), 4000usize.div_ceil(14) + 1);
-        for frame in pattern_frames(14 * 37, 14 * 300, bins) {
-            repeats.push(&frame, true);
-        }
+        hear(&mut repeats, pattern_frames(14 * 37, 14 * 300, bins));
         assert_eq!(repeats.best_lag(14 * 20..14 * 60), Some(14 * 37));
     }
 
@@ -716,14 +739,10 @@ mod tests {
     fn repeats_forgets_a_run_at_silence() {
         let bins = 1025;
         let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
-        for frame in pattern_frames(37, 300, bins) {
-            repeats.push(&frame, true);
-        }
+        hear(&mut repeats, pattern_frames(37, 300, bins));
         repeats.push(&vec![0.0; bins], false);
         assert_eq!(repeats.best_lag(20..60), None);
-        for frame in pattern_frames(23, 100, bins) {
-            repeats.push(&frame, true);
-        }
+        hear(&mut repeats, pattern_frames(23, 100, bins));
         assert_eq!(repeats.best_lag(15..40), Some(23));
     }
 }
