@@ -31,7 +31,7 @@ use clap_sys::ext::note_ports::{
 use clap_sys::ext::params::{
     CLAP_EXT_PARAMS, CLAP_PARAM_IS_AUTOMATABLE, CLAP_PARAM_IS_BYPASS, CLAP_PARAM_IS_HIDDEN,
     CLAP_PARAM_IS_MODULATABLE, CLAP_PARAM_IS_MODULATABLE_PER_NOTE_ID, CLAP_PARAM_IS_READONLY,
-    CLAP_PARAM_IS_STEPPED, CLAP_PARAM_RESCAN_VALUES, clap_host_params, clap_param_info,
+    CLAP_PARAM_IS_ENUM, CLAP_PARAM_IS_STEPPED, CLAP_PARAM_RESCAN_VALUES, clap_host_params, clap_param_info,
     clap_plugin_params,
 };
 use clap_sys::ext::remote_controls::{
@@ -437,7 +437,7 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
                 }
             }
             Task::LatencyChanged => match &*self.host_latency.borrow() {
-                Some(host_latency) => {
+                Some(_) => {
                     crate::nice_debug_assert!(is_gui_thread);
 
                     // The plugin needs to be deactivated in order for the latency to change. If
@@ -447,11 +447,12 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
                     //
                     // In practice, ignoring the activation status would be fine for many hosts, but
                     // following the specification is probably a good idea regardless :)
+                    // UNWEAVE: CLAP allows `latency.changed()` only inside `activate()`. A task
+                    // posted while active may run after the host deactivated the plugin: then
+                    // the next `activate()` tells the host (it used to call `changed()` here).
+                    self.latency_changed.store(true, Ordering::SeqCst);
                     if self.is_activated.load(Ordering::SeqCst) {
-                        self.latency_changed.store(true, Ordering::SeqCst);
                         self.request_restart();
-                    } else {
-                        unsafe_clap_call! { host_latency=>changed(&*self.host_callback) };
                     }
                 }
                 None => {
@@ -2111,18 +2112,13 @@ impl<P: ClapPlugin> Wrapper<P> {
                 // `buffer_manager.create_buffers` will have set one or more of the output buffers
                 // to empty slices since there is no storage to point them to. The auxiliary input
                 // buffers always point to valid storage.
-                let mut buffer_is_valid = true;
-                for output_buffer_slice in buffers.main_buffer.as_slice_immutable().iter().chain(
-                    buffers
-                        .aux_outputs
-                        .iter()
-                        .flat_map(|buffer| buffer.as_slice_immutable().iter()),
-                ) {
-                    if output_buffer_slice.is_empty() {
-                        buffer_is_valid = false;
-                        break;
-                    }
-                }
+                // UNWEAVE: only the main output must be there; an auxiliary port the host
+                // leaves without buffers reaches the plugin as empty slices (as in VST3).
+                let buffer_is_valid = buffers
+                    .main_buffer
+                    .as_slice_immutable()
+                    .iter()
+                    .all(|slice| !slice.is_empty());
 
                 crate::nice_debug_assert!(buffer_is_valid);
 
@@ -3198,6 +3194,10 @@ impl<P: ClapPlugin> Wrapper<P> {
         }
         if step_count.is_some() {
             param_info.flags |= CLAP_PARAM_IS_STEPPED
+        }
+        // UNWEAVE: an enum's steps are named choices, so hosts can show a list.
+        if matches!(param_ptr, ParamPtr::EnumParam(_)) {
+            param_info.flags |= CLAP_PARAM_IS_ENUM
         }
         param_info.cookie = std::ptr::null_mut();
         strlcpy(&mut param_info.name, unsafe { param_ptr.name() });

@@ -5,6 +5,7 @@ use nice_plug_core::context::process::Transport;
 use nice_plug_core::editor::Editor;
 use nice_plug_core::midi::{Channel, Key, MidiConfig, NoteEvent, VoiceID};
 use nice_plug_core::params::ParamFlags;
+use nice_plug_core::params::internals::ParamPtr;
 use nice_plug_core::plugin::ProcessStatus;
 use std::ffi::c_void;
 use std::mem::{self, MaybeUninit};
@@ -544,10 +545,39 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
             return kResultFalse;
         }
 
+        // UNWEAVE: the stream may go on past this plugin's state: a `.vstpreset` file holds the
+        // component state chunk followed by other chunks (JUCE passes the whole file, positioned
+        // at the chunk). Read exactly the one JSON value the state is, and leave the stream just
+        // after it.
+        #[cfg(not(feature = "zstd"))]
+        {
+            let mut values =
+                serde_json::Deserializer::from_slice(&read_buffer).into_iter::<serde_json::Value>();
+            if let Some(Ok(_)) = values.next() {
+                let state_len = values.byte_offset();
+                read_buffer.truncate(state_len);
+                unsafe {
+                    state.seek(
+                        current_pos + state_len as i64,
+                        kIBSeekSet as int32,
+                        std::ptr::null_mut(),
+                    )
+                };
+            }
+        }
+
         match unsafe { state::deserialize_json(&read_buffer) } {
             Some(mut state) => {
                 if self.inner.set_state_inner(&mut state) {
                     crate::nice_trace!("Loaded state ({} bytes)", read_buffer.len());
+                    // UNWEAVE: tell the host the parameters moved. Hosts that cache parameter
+                    // values (JUCE) re-read them only on this; loading a `.vstpreset` there
+                    // otherwise leaves every parameter showing its old value.
+                    if self.inner.component_handler.borrow().is_some() {
+                        let _ = self.inner.schedule_gui(super::inner::Task::TriggerRestart(
+                            vst3::Steinberg::Vst::RestartFlags_::kParamValuesChanged,
+                        ));
+                    }
                     kResultOk
                 } else {
                     kResultFalse
@@ -682,6 +712,11 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
             if is_bypass {
                 info.flags |= ParameterFlags_::kIsBypass;
             }
+            // UNWEAVE: an enum's steps are named choices: hosts show a list (with the names
+            // from `getParamStringByValue`), not a number or, for two choices, an on/off toggle.
+            if matches!(param_ptr, ParamPtr::EnumParam(_)) {
+                info.flags |= ParameterFlags_::kIsList;
+            }
         }
 
         kResultOk
@@ -767,12 +802,10 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     }
 
     unsafe fn setParamNormalized(&self, id: ParamID, value: ParamValue) -> tresult {
-        // If the plugin is currently processing audio, then this parameter change will also be sent
-        // to the process function
-        if self.inner.is_processing.load(Ordering::SeqCst) {
-            return kResultOk;
-        }
-
+        // UNWEAVE: applied even while processing (it used to return early then, since the same
+        // change also reaches `process`). Otherwise a host that sets a parameter and reads the
+        // state before the next `process` call (JUCE's preset and state getters) saves the old
+        // value. Setting it twice to the same value is harmless.
         let sample_rate = self
             .inner
             .current_buffer_config
@@ -1455,7 +1488,9 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                                     .enumerate()
                                 {
                                     let aux_input_idx = aux_input_no + aux_input_start_idx;
-                                    if aux_input_idx > data.numOutputs as usize {
+                                    // UNWEAVE: compare against the input count, and `>=`: the
+                                    // host's array holds `numInputs` buses (was `> numOutputs`).
+                                    if aux_input_idx >= data.numInputs as usize {
                                         break;
                                     }
 
@@ -1479,7 +1514,8 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                                     .enumerate()
                                 {
                                     let aux_output_idx = aux_output_no + aux_output_start_idx;
-                                    if aux_output_idx > data.numOutputs as usize {
+                                    // UNWEAVE: `>=`: index `numOutputs` is past the host's array.
+                                    if aux_output_idx >= data.numOutputs as usize {
                                         break;
                                     }
 
@@ -1502,20 +1538,15 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                     // case it still did something unexpected that we did not catch we'll still try
                     // to prevent processing audio when the slices don't contain the values we
                     // expect.
-                    let mut buffer_is_valid = true;
-                    for output_buffer_slice in
-                        buffers.main_buffer.as_slice_immutable().iter().chain(
-                            buffers
-                                .aux_outputs
-                                .iter()
-                                .flat_map(|buffer| buffer.as_slice_immutable().iter()),
-                        )
-                    {
-                        if output_buffer_slice.is_empty() {
-                            buffer_is_valid = false;
-                            break;
-                        }
-                    }
+                    // UNWEAVE: only the main output must be there. Hosts deactivate the
+                    // auxiliary buses nobody listens to (JUCE does so by default), and then pass
+                    // them without buffers; the plugin sees those channels as empty slices.
+                    // Skipping `process` for that left the host with the dry input.
+                    let buffer_is_valid = buffers
+                        .main_buffer
+                        .as_slice_immutable()
+                        .iter()
+                        .all(|slice| !slice.is_empty());
                     crate::nice_debug_assert!(buffer_is_valid);
 
                     // Some of the fields are left empty because VST3 does not provide this
