@@ -464,3 +464,41 @@ fn every_algorithm_nulls_against_the_input_right_after_bad_samples() {
         }
     }
 }
+
+/// Hosts may ask for any rate (validators try 1 kHz to 1536 kHz, fractional ones too):
+/// every algorithm builds, keeps its window's length in time by scaling the FFT, stays
+/// finite and still sums to the input.
+#[test]
+fn any_sample_rate_a_host_may_ask_for() {
+    use unweave::engine::Algorithm;
+    for rate in [1_000.0, 1_234.5678, 1_883.57, 5_425.16, 7_529.7, 768_000.0, 1_536_000.0] {
+        for algorithm in Algorithm::ALL {
+            let settings = Settings {
+                algorithm,
+                ..Settings::default()
+            };
+            let mut engine = Engine::new(settings, rate, 2, 1024)
+                .unwrap_or_else(|e| panic!("{algorithm:?} at {rate} Hz: {e}"));
+            // The window lasts as long as the chosen size does somewhere in 8 … 384 kHz.
+            let window_s = engine.fft_size() as f32 / rate;
+            let (shortest, longest) = (
+                settings.fft_size as f32 / 384_000.0,
+                settings.fft_size as f32 / 8_000.0,
+            );
+            assert!(
+                window_s >= shortest * 0.999 && window_s <= longest * 1.001,
+                "{algorithm:?} at {rate} Hz: a {window_s} s window"
+            );
+            let len = ((rate * 0.4) as usize).max(engine.latency() + 2048);
+            let input = vec![noise(len, 3), noise(len, 4)];
+            let latency = engine.latency();
+            let out = run_fixed(&mut engine, &input, 1024, latency);
+            assert!(
+                out.iter().flatten().flatten().all(|x| x.is_finite()),
+                "{algorithm:?} at {rate} Hz: not finite"
+            );
+            let worst = reconstruction_error(&out, &input, latency);
+            assert!(worst < 1e-4, "{algorithm:?} at {rate} Hz: error {worst}");
+        }
+    }
+}

@@ -84,7 +84,13 @@ impl AudioReader {
             symphonia::default::get_probe().format(
                 &hint,
                 stream,
-                &FormatOptions::default(),
+                // Gapless: the encoder delay and padding that MP3 (LAME/Xing header) and Ogg
+                // (granule positions) declare are trimmed, so the stems start at the file's
+                // first real sample and have its exact length, as DAWs and ffmpeg decode it.
+                &FormatOptions {
+                    enable_gapless: true,
+                    ..FormatOptions::default()
+                },
                 &MetadataOptions::default(),
             )
         })

@@ -66,6 +66,8 @@ pub struct Feed {
     pub has_residual: AtomicBool,
     /// A setting changed that the running engine applies only once re-activated.
     pub restart_pending: AtomicBool,
+    /// The FFT size the engine runs (scaled from the chosen one outside 8 to 384 kHz).
+    pub fft_size: AtomicU32,
     /// Top of the spectrogram's frequency axis.
     pub top_hz: AtomicF32,
     /// The period REPET uses, in seconds; 0 while it has none.
@@ -85,6 +87,7 @@ impl Default for Feed {
             sample_rate: AtomicF32::new(44_100.0),
             has_residual: AtomicBool::new(false),
             restart_pending: AtomicBool::new(false),
+            fft_size: AtomicU32::new(0),
             top_hz: AtomicF32::new(20_000.0),
             period: AtomicF32::new(0.0),
             period_source: AtomicU8::new(0),
@@ -156,7 +159,7 @@ impl Publisher {
 
     /// Sizes the bands for a new engine; call it in `activate` (it may allocate).
     pub fn activate(&mut self, engine: &Engine, sample_rate: f32) {
-        let fft_size = engine.settings().fft_size;
+        let fft_size = engine.fft_size();
         let bins = fft_size / 2 + 1;
         let top = 20_000.0f32.min(sample_rate / 2.0);
         let bin_of = |hz: f32| ((hz * fft_size as f32 / sample_rate) as usize).min(bins - 1);
@@ -179,6 +182,7 @@ impl Publisher {
             .store(engine.has_residual(), Ordering::Relaxed);
         feed.top_hz.store(top, Ordering::Relaxed);
         feed.restart_pending.store(false, Ordering::Relaxed);
+        feed.fft_size.store(fft_size as u32, Ordering::Relaxed);
         feed.period.store(0.0, Ordering::Relaxed);
         feed.beat_len.store(0, Ordering::Release);
     }

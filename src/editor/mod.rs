@@ -305,19 +305,22 @@ impl UnweaveEditor {
         let wanted = latency_of(&self.params.settings(), sample_rate);
         let ms = |samples: usize| samples as f32 * 1000.0 / sample_rate;
         ui.label(format!("Latency {running} samples · {:.1} ms", ms(running)));
-        if wanted != running {
+        if self.feed.restart_pending.load(Ordering::Relaxed) || wanted != running {
             ui.colored_label(
                 Color32::from_rgb(255, 200, 80),
                 format!(
-                    "Will be {wanted} samples · {:.1} ms once the host re-activates the plugin",
+                    "Switching to the new settings: latency {wanted} samples · {:.1} ms",
                     ms(wanted)
                 ),
             );
-        } else if self.feed.restart_pending.load(Ordering::Relaxed) {
-            ui.colored_label(
-                Color32::from_rgb(255, 200, 80),
-                "Changes apply once the host re-activates the plugin",
-            );
+        }
+        let chosen = self.params.settings().fft_size;
+        let running_fft = self.feed.fft_size.load(Ordering::Relaxed) as usize;
+        if running_fft != 0 && running_fft != chosen {
+            ui.label(format!(
+                "At {:.0} Hz the FFT runs at {running_fft} samples, the length in time {chosen} has at 8 to 384 kHz",
+                sample_rate
+            ));
         }
     }
 

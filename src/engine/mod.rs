@@ -141,7 +141,7 @@ impl FrameObserver for () {
 /// The latency, in samples, of an engine built with `settings` at `sample_rate`,
 /// without building one: what a latency-changing setting will cost once applied.
 pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
-    let n = settings.fft_size;
+    let n = settings::fft_size_at(settings.fft_size, sample_rate);
     let hop = n / stft::OVERLAP;
     let lookahead = match settings.algorithm {
         Algorithm::Hpss if settings.hpss.low_latency => 0,
@@ -173,7 +173,12 @@ impl std::fmt::Display for EngineError {
                 write!(f, "{c} channels: the engine takes 1 to {MAX_CHANNELS}")
             }
             EngineError::SampleRate(r) => {
-                write!(f, "sample rate {r} Hz is outside 8 kHz to 384 kHz")
+                write!(
+                    f,
+                    "sample rate {r} Hz is outside {} Hz to {} Hz",
+                    settings::SAMPLE_RATES.start(),
+                    settings::SAMPLE_RATES.end()
+                )
             }
             EngineError::FftSize(n) => {
                 write!(f, "FFT size {n} is not one of {:?}", settings::FFT_SIZES)
@@ -290,7 +295,7 @@ impl Engine {
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(EngineError::Channels(channels));
         }
-        if !(8_000.0..=384_000.0).contains(&sample_rate) {
+        if !settings::SAMPLE_RATES.contains(&sample_rate) {
             return Err(EngineError::SampleRate(sample_rate));
         }
         if !settings::FFT_SIZES.contains(&settings.fft_size) {
@@ -299,7 +304,7 @@ impl Engine {
         if max_block == 0 {
             return Err(EngineError::MaxBlock);
         }
-        let stft = Stft::new(settings.fft_size);
+        let stft = Stft::new(settings::fft_size_at(settings.fft_size, sample_rate));
         let (n, hop, bins) = (stft.size, stft.hop, stft.bins());
         let has_residual = custom.is_none() && settings.stem_count() == 3;
         let separator = match (custom, settings.algorithm) {
@@ -394,6 +399,12 @@ impl Engine {
 
     pub fn hop(&self) -> usize {
         self.stft.hop
+    }
+
+    /// The FFT size in use: the chosen one, scaled outside the native sample rates
+    /// (see [`settings::fft_size_at`]).
+    pub fn fft_size(&self) -> usize {
+        self.stft.size
     }
 
     fn custom(&self) -> bool {

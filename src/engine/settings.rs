@@ -66,6 +66,32 @@ impl Algorithm {
 /// FFT sizes the engine supports; the hop is always a quarter of the size.
 pub const FFT_SIZES: [usize; 5] = [512, 1024, 2048, 4096, 8192];
 
+/// The sample rates the FFT sizes are meant for; outside them the engine scales the
+/// size (see [`fft_size_at`]).
+pub const NATIVE_RATES: std::ops::RangeInclusive<f32> = 8_000.0..=384_000.0;
+/// The sample rates an engine can be built for: whatever a host may ask for.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<f32> = 1_000.0..=1_536_000.0;
+
+/// The FFT size used for a chosen `fft_size` at `sample_rate`. Within [`NATIVE_RATES`]
+/// it is the chosen size. Outside, it is scaled by powers of two so the window keeps
+/// its length in time: twice the samples at 768 kHz, four times at 1536 kHz, half below
+/// 8 kHz, an eighth at 1 kHz. So widths, periods and the frame rate stay what they are at
+/// the native rates (and so do memory and work per second of audio, per frame), instead
+/// of frames of a third of a millisecond, or of eight seconds.
+pub fn fft_size_at(fft_size: usize, sample_rate: f32) -> usize {
+    let mut n = fft_size;
+    let mut rate = sample_rate;
+    while rate > *NATIVE_RATES.end() {
+        rate /= 2.0;
+        n *= 2;
+    }
+    while rate < *NATIVE_RATES.start() && n > 16 {
+        rate *= 2.0;
+        n /= 2;
+    }
+    n
+}
+
 /// Settings of the median-filter HPSS separator.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HpssSettings {

@@ -23,6 +23,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::nmf::Matrix;
+use super::Task;
 use crate::engine::{Engine, FrameObserver, FrameView, Templates};
 
 /// Most frames a capture keeps: frames are taken at most every
@@ -71,7 +72,9 @@ impl StoredTemplates {
     pub fn templates(&self) -> Option<Templates> {
         let bins = self.fft_size / 2 + 1;
         if self.data.len() != bins * self.components
-            || !crate::engine::settings::FFT_SIZES.contains(&self.fft_size)
+            // Any power of two the engine may run (sizes scale outside the native rates).
+            || !self.fft_size.is_power_of_two()
+            || self.fft_size < 16
         {
             return None;
         }
@@ -101,11 +104,6 @@ pub struct LearnJob {
     seconds: f32,
 }
 
-/// The plugin's background tasks.
-#[derive(Debug)]
-pub enum Task {
-    Learn(LearnJob),
-}
 
 /// The taught templates and everything the threads share about them. Persisted
 /// with the plugin's state (the `nmf-templates` field).
@@ -246,6 +244,27 @@ impl<'a> PersistentField<'a, Option<StoredTemplates>> for SharedTemplates {
     }
 }
 
+/// Gets `engine` ready for Learn, off the audio thread: gives it the stored templates
+/// and, for NMF, makes the capture ring (its background end goes to the store). The
+/// producer end is for [`Learner::retune`].
+pub fn prepare(store: &TemplateStore, engine: &mut Engine, nmf: bool) -> Option<HeapProd<f32>> {
+    let (fft_size, sample_rate) = (engine.fft_size(), engine.sample_rate());
+    if let Some(stored) = lock(&store.stored)
+        .as_ref()
+        .and_then(StoredTemplates::templates)
+    {
+        let _ = engine.set_templates(Box::new(stored.for_analysis(sample_rate, fft_size)));
+    }
+    if nmf {
+        let (producer, consumer) = HeapRb::new(MAX_LEARN_FRAMES * (fft_size / 2 + 1)).split();
+        *lock(&store.capture) = Some(consumer);
+        Some(producer)
+    } else {
+        *lock(&store.capture) = None;
+        None
+    }
+}
+
 /// The audio thread's side: capture while Learn is on, take delivered templates.
 pub struct Learner {
     store: SharedTemplates,
@@ -293,7 +312,22 @@ impl Learner {
 
     /// Sizes the capture for `engine` and gives it the stored templates. Off the audio thread.
     pub fn activate(&mut self, engine: &mut Engine, sample_rate: f32, nmf: bool) {
-        let fft_size = engine.settings().fft_size;
+        // Fresh queues: whatever was in flight was for the previous analysis.
+        (self.inbox, self.trash) = Self::connect(&self.store);
+        let capture = prepare(&self.store, engine, nmf);
+        drop(self.retune(engine, sample_rate, capture));
+    }
+
+    /// Follows a new engine, taking the capture ring [`prepare`] made for it and
+    /// handing back the one it replaces (to drop off the audio thread). Does not
+    /// allocate: the audio thread calls it when an engine is switched while running.
+    pub fn retune(
+        &mut self,
+        engine: &Engine,
+        sample_rate: f32,
+        capture: Option<HeapProd<f32>>,
+    ) -> Option<HeapProd<f32>> {
+        let fft_size = engine.fft_size();
         let (bins, hop) = (fft_size / 2 + 1, engine.hop());
         let frames_per_second = sample_rate / hop as f32;
         self.stride = ((frames_per_second * MAX_LEARN_SECONDS) / MAX_LEARN_FRAMES as f32)
@@ -302,30 +336,14 @@ impl Learner {
         self.frame_seconds = self.stride as f32 / frames_per_second;
         (self.bins, self.sample_rate, self.fft_size) = (bins, sample_rate, fft_size);
         self.listening = false;
-        // Fresh queues: whatever was in flight was for the previous analysis.
-        (self.inbox, self.trash) = Self::connect(&self.store);
-        if nmf {
-            let (producer, consumer) = HeapRb::new(MAX_LEARN_FRAMES * bins).split();
-            self.capture = Some(producer);
-            *lock(&self.store.capture) = Some(consumer);
-        } else {
-            self.capture = None;
-            *lock(&self.store.capture) = None;
-        }
         if self.store.status() != Status::Learning {
             self.store.set_status(Status::Idle);
         }
         self.store.fft_size.store(fft_size, Ordering::Release);
         self.store.sample_rate.store(sample_rate, Ordering::Release);
-        if let Some(stored) = lock(&self.store.stored)
-            .as_ref()
-            .and_then(StoredTemplates::templates)
-        {
-            let _ = engine.set_templates(Box::new(stored.for_analysis(sample_rate, fft_size)));
-        }
+        std::mem::replace(&mut self.capture, capture)
     }
 
-    /// Takes over delivered templates. On the audio thread: no allocation, no lock.
     pub fn receive(&mut self, engine: &mut Engine) {
         while self.trash.vacant_len() > 0 {
             let Some(delivery) = self.inbox.try_pop() else {

@@ -4,12 +4,14 @@
 //! outputs, in this order: Foreground, Background, Residual — the raw stems, as
 //! `unweave separate` writes them, whatever the balance.
 //!
-//! Latency is `fft_size + lookahead · hop`, reported in `activate` and fixed per
-//! activation: a setting that would change it asks the host to re-activate the
-//! plugin (hosts handle latency changing mid-playback badly) and applies then.
+//! Latency is `fft_size + lookahead · hop`, reported in `activate`. A setting that
+//! needs a new engine (and may change the latency) is heard within a second while
+//! audio runs, without waiting for the host to re-activate the plugin: see [`swap`].
+//! The new latency goes to the host then, through the format's latency-change path.
 
 pub mod learn;
 pub mod params;
+pub mod swap;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,18 +24,31 @@ use ringbuf::HeapCons;
 
 use crate::editor::feed::{Column, Feed, Publisher};
 use crate::engine::{Algorithm, Engine, Settings, Stem, Tempo};
-use learn::{Learner, Task};
+use learn::{LearnJob, Learner};
 use params::UnweaveParams;
+use swap::{BuildJob, Follow, Handover, Retired, Switcher};
+
+/// The plugin's background tasks.
+#[derive(Debug)]
+pub enum Task {
+    Learn(LearnJob),
+    /// A new engine for settings the playing one cannot take live.
+    Build(BuildJob),
+    /// An engine (and capture ring) the audio thread is done with, to drop here.
+    Retire(Retired),
+}
 
 /// Bypass crossfades over this long, so toggling it never clicks.
 const BYPASS_FADE_MS: f32 = 10.0;
 
 pub struct Unweave {
     params: Arc<UnweaveParams>,
-    engine: Option<Engine>,
+    engine: Option<Box<Engine>>,
     sample_rate: f32,
-    /// A latency-changing setting is waiting for the host to re-activate us.
-    restart_requested: bool,
+    offline: bool,
+    /// Builds, primes and crossfades to new engines while audio runs.
+    switcher: Switcher,
+    handover: Arc<Handover>,
     bypass_mix: Smoother<f32>,
 
     editor_state: Arc<EguiEditorState>,
@@ -52,12 +67,15 @@ impl Default for Unweave {
         let (feed, producer, consumer) = Feed::new();
         let repaint = RepaintNotifier::new();
         let params = Arc::new(UnweaveParams::default());
+        let handover = Arc::new(Handover::default());
         Self {
             learner: Learner::new(params.templates.clone()),
             params,
             engine: None,
             sample_rate: 44_100.0,
-            restart_requested: false,
+            offline: false,
+            switcher: Switcher::new(handover.clone()),
+            handover,
             bypass_mix: Smoother::new(SmoothingStyle::Linear(BYPASS_FADE_MS)),
             editor_state: crate::editor::default_state(),
             publisher: Publisher::new(feed.clone(), producer, repaint.clone()),
@@ -147,9 +165,16 @@ impl Plugin for Unweave {
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
         let store = self.params.templates.clone();
+        let handover = self.handover.clone();
         Box::new(move |task| match task {
             Task::Learn(job) => store.learn(job),
+            Task::Build(job) => handover.build(job, &store),
+            Task::Retire(retired) => drop(retired),
         })
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        params::migrate_state(state);
     }
 
     fn params(&self) -> Arc<dyn Params> {
@@ -193,9 +218,10 @@ impl Plugin for Unweave {
             config.sample_rate,
             settings.algorithm == Algorithm::Nmf,
         );
+        self.switcher.activate(&engine);
         self.sample_rate = config.sample_rate;
-        self.engine = Some(engine);
-        self.restart_requested = false;
+        self.offline = config.process_mode == ProcessMode::Offline;
+        self.engine = Some(Box::new(engine));
         true
     }
 
@@ -203,6 +229,7 @@ impl Plugin for Unweave {
         if let Some(engine) = &mut self.engine {
             engine.reset();
         }
+        self.switcher.reset();
         let p = &self.params;
         for param in [
             &p.balance,
@@ -222,16 +249,41 @@ impl Plugin for Unweave {
         aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let Some(engine) = &mut self.engine else {
+        let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Error("not activated");
         };
         let settings = self.params.settings();
-        if !engine.update(&settings) && !self.restart_requested {
-            context.request_restart();
-            self.restart_requested = true;
-            self.feed.restart_pending.store(true, Ordering::Relaxed);
+        let main = buffer.as_slice();
+        self.switcher.record(&*main);
+        let (follow, retired) = self.switcher.follow(&settings, engine);
+        if let Some(retired) = retired {
+            context.execute_background(Task::Retire(retired));
         }
-        engine.set_tempo(host_tempo(context.transport()));
+        if let Follow::Build(job) = follow {
+            if self.offline {
+                // A bounce has no deadline: build here, so the switch falls on this block.
+                let (store, switcher) = (&self.params.templates, &mut self.switcher);
+                nice_plug::util::permit_alloc(|| {
+                    if let Ok(prepared) = swap::prepare(&job, store) {
+                        switcher.arrive(prepared);
+                    }
+                });
+                let (_, retired) = self.switcher.follow(&settings, engine);
+                if let Some(retired) = retired {
+                    context.execute_background(Task::Retire(retired));
+                }
+            } else {
+                context.execute_background(Task::Build(job));
+            }
+        }
+        self.feed
+            .restart_pending
+            .store(self.switcher.switching(), Ordering::Relaxed);
+        let tempo = host_tempo(context.transport());
+        engine.set_tempo(tempo);
+        if let Some(incoming) = self.switcher.incoming_mut() {
+            incoming.set_tempo(tempo);
+        }
         self.learner.receive(engine);
         if let Some(task) = self
             .learner
@@ -242,15 +294,31 @@ impl Plugin for Unweave {
         let bypass_target = if self.params.bypass.value() { 1.0 } else { 0.0 };
         self.bypass_mix.set_target(self.sample_rate, bypass_target);
 
-        let len = buffer.samples();
-        let main = buffer.as_slice();
+        let len = main.first().map_or(0, |c| c.len());
         self.publisher.set_open(self.editor_state.is_open());
         engine.process_observed(&*main, &mut (&mut self.publisher, &mut self.learner));
         self.publisher.block(engine, &*main);
+        if let Some((new, capture, shell)) = self.switcher.run(&*main, engine) {
+            // The new engine has faded in: it plays from the next block on.
+            let old = std::mem::replace(engine, new);
+            self.publisher.activate(engine, self.sample_rate);
+            let old_capture = self.learner.retune(engine, self.sample_rate, capture);
+            context.set_latency_samples(engine.latency() as u32);
+            context.execute_background(Task::Retire(Retired {
+                engine: Some(old),
+                capture: old_capture,
+                prepared: Some(shell),
+            }));
+        }
+        let stems = &self.switcher;
+        let channels = engine.channels();
 
         for (port, stem) in aux.outputs.iter_mut().zip(Stem::ALL) {
             for (c, out) in port.as_slice().iter_mut().enumerate() {
-                out.copy_from_slice(engine.stem(stem, c.min(engine.channels() - 1)));
+                // A port the host left without buffers (inactive) has empty channels.
+                if out.len() == len {
+                    out.copy_from_slice(stems.stem(stem, c.min(channels - 1)));
+                }
             }
         }
 
@@ -258,13 +326,13 @@ impl Plugin for Unweave {
         for i in 0..len {
             let [bf, bb, br] = Self::balance_gains(p.balance.smoothed.next() * 0.01);
             let gains = [
-                bf * p.foreground_level.smoothed.next(),
-                bb * p.background_level.smoothed.next(),
-                br * p.residual_level.smoothed.next(),
+                bf * params::level_gain(p.foreground_level.smoothed.next()),
+                bb * params::level_gain(p.background_level.smoothed.next()),
+                br * params::level_gain(p.residual_level.smoothed.next()),
             ];
             let dry = self.bypass_mix.next();
             for (c, out) in main.iter_mut().enumerate() {
-                let stems = Stem::ALL.map(|s| engine.stem(s, c)[i]);
+                let stems = Stem::ALL.map(|s| stems.stem(s, c.min(channels - 1))[i]);
                 let wet = gains[0] * stems[0] + gains[1] * stems[1] + gains[2] * stems[2];
                 // The stems sum to the input delayed by the latency: the bypassed signal.
                 let delayed = stems[0] + stems[1] + stems[2];

@@ -248,20 +248,48 @@ fn skewed(
     ranged(name, default, (min, max), true, unit, digits)
 }
 
+/// The stem levels' range in dB.
+pub const LEVEL_DB: (f32, f32) = (-60.0, 12.0);
+
+/// A stem level. Its value is in dB (not a gain), so every host, including generic
+/// views that show the plain value and range, reads dB; smoothed in dB, which is
+/// what a fade sounds even in.
 fn level(name: &str) -> FloatParam {
     FloatParam::new(
         name,
-        util::db_to_gain(0.0),
-        FloatRange::Skewed {
-            min: util::db_to_gain(-60.0),
-            max: util::db_to_gain(12.0),
-            factor: FloatRange::gain_skew_factor(-60.0, 12.0),
+        0.0,
+        FloatRange::Linear {
+            min: LEVEL_DB.0,
+            max: LEVEL_DB.1,
         },
     )
-    .with_smoother(SmoothingStyle::Logarithmic(30.0))
+    .with_smoother(SmoothingStyle::Linear(30.0))
     .with_unit(" dB")
-    .with_value_to_string(formatters::v2s_f32_gain_to_db(1))
-    .with_string_to_value(formatters::s2v_f32_gain_to_db())
+    .with_value_to_string(formatters::v2s_f32_rounded(1))
+}
+
+/// A level's gain for one sample (the smoother steps in dB).
+#[inline]
+pub fn level_gain(db: f32) -> f32 {
+    util::db_to_gain_fast(db)
+}
+
+/// States saved before 0.2.0 hold the stem levels as gains: turn them into dB.
+pub fn migrate_state(state: &mut nice_plug::prelude::PluginState) {
+    let before_db_levels = state.version.is_empty() || state.version.starts_with("0.1.");
+    if !before_db_levels {
+        return;
+    }
+    for id in ["foreground_level", "background_level", "residual_level"] {
+        if let Some(nice_plug::plugin::ParamValue::F32(v)) = state.params.get_mut(id) {
+            // To the 0.1 dB the level shows, on the parameter's own grid (as a host's
+            // normalised value lands): what the user set, without float dust.
+            let db = util::gain_to_db(v.max(util::db_to_gain(LEVEL_DB.0)));
+            let db = ((db * 10.0).round() / 10.0).clamp(LEVEL_DB.0, LEVEL_DB.1);
+            let span = LEVEL_DB.1 - LEVEL_DB.0;
+            *v = ((db - LEVEL_DB.0) / span) * span + LEVEL_DB.0;
+        }
+    }
 }
 
 impl Default for UnweaveParams {

@@ -1,6 +1,7 @@
 //! `cargo xtask bundle unweave --release`: nice-plug's bundler.
 //! `cargo xtask install`: release bundles, copied into this user's plugin folders.
-//! `cargo xtask test`: the whole test suite (what `.ci/run` runs).
+//! `cargo xtask test`: the whole test suite (what `.ci/run` runs), with the hosts it
+//! needs: Debian packages for the editor, a Python environment with pedalboard.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -150,10 +151,49 @@ fn install_test_packages() -> Result<()> {
     Ok(())
 }
 
+/// The JUCE host the tests drive the VST3 through, from PyPI: pinned, so a new release
+/// cannot change what the test measures.
+const HOST_PACKAGES: &[&str] = &["pedalboard==0.9.26", "numpy"];
+
+/// Makes `target/host-venv` (a Python virtual environment with [`HOST_PACKAGES`]) if it
+/// is not there yet, and returns its interpreter.
+fn host_python() -> Result<PathBuf> {
+    let venv = root().join("target/host-venv");
+    let python = venv.join(if cfg!(windows) {
+        "Scripts/python.exe"
+    } else {
+        "bin/python"
+    });
+    let ready = venv.join(".unweave-ready");
+    let wanted = HOST_PACKAGES.join(" ");
+    if std::fs::read_to_string(&ready).is_ok_and(|s| s == wanted) && python.is_file() {
+        return Ok(python);
+    }
+    println!("making {} with {wanted}", venv.display());
+    let system_python = if cfg!(windows) { "python" } else { "python3" };
+    let ok = Command::new(system_python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()?
+        .success()
+        && Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(HOST_PACKAGES)
+            .status()?
+            .success();
+    if !ok {
+        return Err(anyhow_msg(&format!("could not install {wanted} into {}", venv.display())).into());
+    }
+    std::fs::write(&ready, wanted)?;
+    Ok(python)
+}
+
 fn test(extra: &[String]) -> Result<()> {
     install_test_packages()?;
     bundle_release()?;
+    let python = host_python()?;
     let bundle = root().join("target/bundled").join(format!("{BUNDLE}.clap"));
+    let vst3 = root().join("target/bundled").join(format!("{BUNDLE}.vst3"));
     // Tests run optimised (see [profile.test]) with debug assertions, so nice-plug's
     // allocation checker guards every `process` call of the plugin they host.
     let cargo = || {
@@ -187,6 +227,9 @@ fn test(extra: &[String]) -> Result<()> {
     }
     let status = cargo()
         .env("UNWEAVE_CLAP_BUNDLE", &bundle)
+        .env("UNWEAVE_VST3_BUNDLE", &vst3)
+        .env("UNWEAVE_PYTHON", &python)
+        .env("UNWEAVE_REQUIRE_HOSTS", "1")
         .env("UNWEAVE_REQUIRE_CORPUS", "1")
         .env("UNWEAVE_REQUIRE_EDITOR", "1")
         .args([

@@ -95,9 +95,11 @@ impl<T: Send + 'static, E: MainThreadExecutor<T> + 'static> WorkerThread<T, E> {
 impl<T, E> Drop for WorkerThread<T, E> {
     fn drop(&mut self) {
         // The thread is shut down and joined when the handle is dropped
-        self.tasks_sender
-            .send(Message::Shutdown)
-            .expect("Failed while sending worker thread shutdown request");
+        // UNWEAVE: a worker that already stopped has nothing to shut down; panicking here
+        // (inside the host's `destroy`) aborts the host.
+        if self.tasks_sender.send(Message::Shutdown).is_err() {
+            return;
+        }
         self.join_handle
             .take()
             // Only possible if the WorkerThread got dropped twice, somehow?
@@ -147,13 +149,11 @@ where
         match tasks_receiver.recv() {
             Ok(Message::Task((task, executor))) => match executor.upgrade() {
                 Some(e) => e.execute(task, true),
-                None => {
-                    nice_trace!(
-                        "Received a new task but the executor is no longer alive, shutting down \
-                         worker"
-                    );
-                    return;
-                }
+                // UNWEAVE: the worker is shared by every instance of the plugin: one instance
+                // gone with tasks still queued must not stop it for the others (it used to
+                // return here, and the next instance's `Drop` then panicked on the closed
+                // channel while the host destroyed it).
+                None => nice_trace!("Dropping a task whose executor is no longer alive"),
             },
             Ok(Message::Shutdown) => return,
             Err(err) => {
