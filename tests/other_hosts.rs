@@ -45,6 +45,8 @@ fn tool(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs a command; its exit status and its output (stdout, then stderr) without the
+/// terminal's colour codes.
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let text = format!(
@@ -52,7 +54,25 @@ fn run(cmd: &mut Command) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.success(), without_colours(&text))
+}
+
+/// `text` without ANSI escape sequences (`ESC [ … letter`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The last lines of a long report, for a failure message.
@@ -179,6 +199,13 @@ fn a_juce_host_separates_follows_changes_and_restores_presets() {
     }
     let (restored, _) = common::read_wav(&out.join("preset_restored.wav"));
     assert!(sdr(&restored) >= unprocessed + 8.0, "the restored preset does not separate");
+
+    // Mono input: the mono layout separates as well.
+    let mono = left(out, "mono.wav");
+    let mono_sdr = unweave::metrics::sdr(&truth[0], &mono);
+    let mono_mix = unweave::metrics::sdr(&truth[0], &mix[0]);
+    eprintln!("pedalboard, mono: foreground SDR {mono_sdr:.2} dB (the mixture {mono_mix:.2} dB)");
+    assert!(mono_sdr >= mono_mix + 8.0, "a mono instance does not separate");
 
     // Buffer sizes 64, 333 and 4096 give the same output.
     let base = left(out, "block_64.wav");

@@ -7,6 +7,7 @@ Writes, all float32 WAV at the mix's rate:
     switch.wav              HPSS for the first half, then Algorithm -> REPET while running
     switch_reference.wav    the same input through a fresh REPET instance from the start
     preset_restored.wav     a fresh instance loaded from a .vstpreset of REPET, Lookahead 2 s
+    mono.wav                a fresh instance given one channel (REPET, Balance +100 %)
     block_64.wav, block_333.wav, block_4096.wav   REPET in blocks of that size
 and report.json with what the host read back (parameters after a preset round trip).
 """
@@ -81,6 +82,12 @@ def main():
         "balance": float(q.balance),
     }
     write(out_dir, "preset_restored.wav", q.process(mix, rate), rate)
+
+    # Mono: the host picks the plugin's mono layout.
+    p = fresh(plugin_path)
+    p.algorithm = "REPET"
+    p.balance = 100.0
+    write(out_dir, "mono.wav", p.process(mix[:1], rate), rate)
 
     for block in (64, 333, 4096):
         p = fresh(plugin_path)

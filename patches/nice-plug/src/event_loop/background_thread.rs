@@ -100,12 +100,16 @@ impl<T, E> Drop for WorkerThread<T, E> {
         if self.tasks_sender.send(Message::Shutdown).is_err() {
             return;
         }
-        self.join_handle
+        let handle = self
+            .join_handle
             .take()
             // Only possible if the WorkerThread got dropped twice, somehow?
-            .expect("Missing Worker thread JoinHandle")
-            .join()
-            .expect("Worker thread panicked");
+            .expect("Missing Worker thread JoinHandle");
+        // UNWEAVE: the last instance can go on the worker itself (a task holds the last
+        // reference to its wrapper): a thread cannot join itself, it stops on `Shutdown`.
+        if handle.thread().id() != thread::current().id() {
+            handle.join().expect("Worker thread panicked");
+        }
     }
 }
 
