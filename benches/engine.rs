@@ -110,7 +110,7 @@ fn benches(c: &mut Criterion) {
     // (the queue is drained every second of audio, as an editor painting would).
     {
         use ringbuf::traits::Consumer;
-        use unweave::editor::feed::{Feed, Publisher};
+        use unweave::feed::{Feed, Publisher};
         let (feed, producer, mut columns) = Feed::new();
         let mut publisher = Publisher::new(
             feed.clone(),

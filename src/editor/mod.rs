@@ -2,10 +2,9 @@
 //! algorithm hears on the right (spectrogram with masks, REPET's beat spectrum,
 //! stem meters).
 //!
-//! The audio thread feeds the views through [`feed`] and never waits for the
+//! The audio thread feeds the views through [`crate::feed`] and never waits for the
 //! editor; with the editor closed it analyses nothing for it.
 
-pub mod feed;
 mod views;
 mod widgets;
 
@@ -25,8 +24,8 @@ use nice_plug_egui::{
 use ringbuf::HeapCons;
 
 use crate::engine::{Algorithm, PeriodSource, latency_of};
-use crate::plugin::params::UnweaveParams;
-use feed::{Column, Feed};
+use crate::feed::{self, Column, Feed};
+use crate::params::UnweaveParams;
 use views::{Meters, Spectrogram};
 
 /// The editor's size when first opened, and the smallest it may be made, in points.
@@ -253,7 +252,7 @@ impl UnweaveEditor {
 
     /// The Learn switch, what it is doing, and a way to forget what was taught.
     fn learn(&self, ui: &mut Ui, setter: &ParamSetter) {
-        use crate::plugin::learn::{MAX_LEARN_SECONDS, MIN_LEARN_SECONDS, Status};
+        use crate::templates::{MAX_LEARN_SECONDS, MIN_LEARN_SECONDS, Status};
         let p = &self.params;
         let store = &p.templates;
         let taught = p.nmf_taught.value() as usize;

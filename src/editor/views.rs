@@ -10,7 +10,7 @@ use egui::{
 use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
-use super::feed::{Column, LOWEST_HZ, METERS, ROWS};
+use crate::feed::{Column, LOWEST_HZ, METERS, ROWS};
 use crate::engine::PeriodSource;
 
 /// Colours of the stems wherever they appear: mask overlay, meters, legend.

@@ -10,7 +10,6 @@
 //! The new latency goes to the host then, through the format's latency-change path.
 
 pub mod learn;
-pub mod params;
 pub mod swap;
 
 use std::num::NonZeroU32;
@@ -22,10 +21,10 @@ use nice_plug_egui::EguiEditorState;
 use nice_plug_egui::RepaintNotifier;
 use ringbuf::HeapCons;
 
-use crate::editor::feed::{Column, Feed, Publisher};
+use crate::feed::{Column, Feed, Publisher};
 use crate::engine::{Algorithm, Engine, Settings, Stem, Tempo};
 use learn::{LearnJob, Learner};
-use params::UnweaveParams;
+use crate::params::{self, UnweaveParams};
 use swap::{BuildJob, Follow, Handover, Retired, Switcher};
 
 /// The plugin's background tasks.
@@ -365,3 +364,16 @@ impl Vst3Plugin for Unweave {
 
 nice_export_clap!(Unweave);
 nice_export_vst3!(Unweave);
+
+#[cfg(test)]
+mod tests {
+    use super::Unweave;
+
+    #[test]
+    fn balance_gains() {
+        assert_eq!(Unweave::balance_gains(0.0), [1.0, 1.0, 1.0]);
+        assert_eq!(Unweave::balance_gains(1.0), [1.0, 0.0, 0.0]);
+        assert_eq!(Unweave::balance_gains(-1.0), [0.0, 1.0, 0.0]);
+        assert_eq!(Unweave::balance_gains(0.5), [1.0, 0.5, 0.5]);
+    }
+}

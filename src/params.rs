@@ -3,7 +3,7 @@
 
 use nice_plug::prelude::*;
 
-use super::learn::SharedTemplates;
+use crate::templates::SharedTemplates;
 use crate::engine::settings::{MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, MAX_NMF_ITERATIONS};
 use crate::engine::{
     Algorithm, Ft2dSettings, HpssSettings, NmfSettings, PeriodSource, RepetSettings, Settings,
@@ -526,14 +526,5 @@ mod tests {
             Settings::default(),
             "parameter defaults are the engine's defaults"
         );
-    }
-
-    #[test]
-    fn balance_gains() {
-        use super::super::Unweave;
-        assert_eq!(Unweave::balance_gains(0.0), [1.0, 1.0, 1.0]);
-        assert_eq!(Unweave::balance_gains(1.0), [1.0, 0.0, 0.0]);
-        assert_eq!(Unweave::balance_gains(-1.0), [0.0, 1.0, 0.0]);
-        assert_eq!(Unweave::balance_gains(0.5), [1.0, 0.5, 0.5]);
     }
 }
