@@ -21,7 +21,8 @@
 //! 44.1 kHz) whatever the FFT size and sample rate, so the cost of the beat spectrum
 //! per second of audio does not grow at small hops.
 
-use super::history::{analysis_decimation, analysis_pool, dot};
+use super::history::{analysis_decimation, analysis_pool};
+use super::kernels::dot;
 
 #[cfg(test)]
 const BEAT_FRAME_SECONDS: f64 = super::history::ANALYSIS_STEP_SECONDS;
@@ -90,8 +91,8 @@ impl BeatSpectrum {
             loudness: 0.0,
             spectrum: vec![0.0; max_lag + 1],
         };
-        super::prefault(&mut beat.power);
-        super::prefault(&mut beat.dots);
+        super::buffers::prefault(&mut beat.power);
+        super::buffers::prefault(&mut beat.dots);
         beat
     }
 

@@ -34,8 +34,8 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
-use super::Separator;
-use super::repet::{frames_of, high_pass_bins};
+use super::separator::Separator;
+use super::geometry::{frames_of, high_pass_bins};
 use super::settings::Ft2dSettings;
 
 /// Seconds between two patch transforms: each one models this much audio.
@@ -206,11 +206,11 @@ impl Ft2d {
             &mut ft2d.serving,
             &mut ft2d.building,
         ] {
-            super::prefault(buffer);
+            super::buffers::prefault(buffer);
         }
-        super::prefault(&mut ft2d.magnitudes);
-        super::prefault(&mut ft2d.weights);
-        super::prefault(&mut ft2d.audible);
+        super::buffers::prefault(&mut ft2d.magnitudes);
+        super::buffers::prefault(&mut ft2d.weights);
+        super::buffers::prefault(&mut ft2d.audible);
         ft2d.repeats.prefault();
         ft2d
     }
@@ -588,7 +588,7 @@ impl Repeats {
             &mut self.newer,
             &mut self.older,
         ] {
-            super::prefault(buffer);
+            super::buffers::prefault(buffer);
         }
     }
 
@@ -618,11 +618,11 @@ impl Repeats {
             return;
         }
         self.summed = 0;
-        let energy = super::history::dot(&self.bands, &self.bands);
+        let energy = super::kernels::dot(&self.bands, &self.bands);
         let t = self.run;
         for lag in 1..=t.min(lags - 1) {
             let old = &self.history[(t - lag) * bands..(t - lag + 1) * bands];
-            self.products[lag] += super::history::dot(&self.bands, old);
+            self.products[lag] += super::kernels::dot(&self.bands, old);
             self.newer[lag] += energy;
             self.older[lag] += self.energies[t - lag];
         }

@@ -1,6 +1,7 @@
 //! The rolling buffer of magnitude frames that REPET and REPET-SIM model the
 //! repeating background from.
 
+use super::kernels::dot;
 use super::median::{LANES, Lanes};
 
 /// Bins per analysis band: frames are compared (REPET-SIM's similarities, REPET's beat
@@ -60,8 +61,8 @@ impl FrameHistory {
             norms: vec![0.0; capacity],
             count: 0,
         };
-        super::prefault(history.frames.as_flattened_mut());
-        super::prefault(&mut history.coarse);
+        super::buffers::prefault(history.frames.as_flattened_mut());
+        super::buffers::prefault(&mut history.coarse);
         history
     }
 
@@ -138,21 +139,6 @@ impl FrameHistory {
     }
 }
 
-/// Dot product in eight partial sums, which the compiler keeps in vector registers
-/// (a single running sum would force one addition after another).
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0.0f32; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for l in 0..LANES {
-            sums[l] += x[l] * y[l];
-        }
-    }
-    let rest: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
-    sums.iter().sum::<f32>() + rest
-}
 
 #[cfg(test)]
 mod tests {

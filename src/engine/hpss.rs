@@ -113,8 +113,8 @@ impl Hpss {
         };
         hpss.set_settings(settings);
         hpss.clear_windows();
-        super::prefault(hpss.history.as_flattened_mut());
-        super::prefault(hpss.sorted.as_flattened_mut());
+        super::buffers::prefault(hpss.history.as_flattened_mut());
+        super::buffers::prefault(hpss.sorted.as_flattened_mut());
         hpss
     }
 

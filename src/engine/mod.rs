@@ -20,14 +20,18 @@
 //! moves per sample or per frame, so any slicing of the input gives the same bits.
 
 pub mod beat_spectrum;
+pub mod buffers;
 pub mod ft2d;
+pub mod geometry;
 pub mod history;
+pub mod kernels;
 pub mod hpss;
 pub mod median;
 pub mod nmf;
 pub mod nmf_filter;
 pub mod repet;
 pub mod repet_sim;
+pub mod rolling;
 pub mod separator;
 pub mod settings;
 pub mod spectrogram;
@@ -65,18 +69,7 @@ pub fn sanitise(x: f32) -> f32 {
     }
 }
 
-/// Touches every memory page of `buffer` once. Zeroed allocations are mapped lazily by
-/// the OS, so their first write would page-fault on the audio thread; a volatile write
-/// (which no optimiser drops, unlike a zero-fill of zeroed memory) maps them now.
-pub fn prefault<T: Copy>(buffer: &mut [T]) {
-    let step = (4096 / std::mem::size_of::<T>().max(1)).max(1);
-    for i in (0..buffer.len()).step_by(step) {
-        let p: *mut T = &mut buffer[i];
-        // SAFETY: `p` points at a live, initialised element of `buffer`; writing its own
-        // value back changes nothing.
-        unsafe { std::ptr::write_volatile(p, std::ptr::read_volatile(p)) };
-    }
-}
+pub use buffers::prefault;
 
 /// The stems, in the order of the plugin's auxiliary outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +142,7 @@ pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
             (hpss::harmonic_frames(settings.hpss.harmonic_width_ms, sample_rate, hop) - 1) / 2
         }
         Algorithm::Repet | Algorithm::RepetSim => {
-            repet::frames_of(settings.repet.lookahead_s, sample_rate, hop)
+            geometry::frames_of(settings.repet.lookahead_s, sample_rate, hop)
         }
         Algorithm::Ft2d => ft2d::lookahead_of(&settings.ft2d, sample_rate, hop),
         Algorithm::Nmf => nmf_filter::LOOKAHEAD,

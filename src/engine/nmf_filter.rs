@@ -25,7 +25,7 @@
 //! ([`LOOKAHEAD`]). The iterations run in the same order however the hop is cut
 //! into blocks, so the stems do not depend on the block size.
 
-use super::history::dot;
+use super::kernels::dot;
 use super::nmf::{self, Beta, Matrix};
 use super::separator::Separator;
 use super::settings::{MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, NmfSettings, Taught};

@@ -22,7 +22,7 @@
 //! clicks, nothing is dropped, the stems still sum to the input.
 
 use super::beat_spectrum::{BeatSpectrum, PeriodTracker};
-use super::history::FrameHistory;
+pub use super::rolling::{Rolling, history_capacity, repeating_mask};
 use super::median::{LANES, Lanes, lower_median};
 use super::separator::Separator;
 use super::settings::{PeriodSource, RepetSettings};
@@ -36,121 +36,6 @@ pub const MAX_REPETITIONS: usize = 32;
 pub struct Tempo {
     pub bpm: f64,
     pub beats_per_bar: f64,
-}
-
-/// Frames of a duration, rounded.
-pub fn frames_of(seconds: f32, sample_rate: f32, hop: usize) -> usize {
-    (seconds as f64 * sample_rate as f64 / hop as f64).round() as usize
-}
-
-/// Bins at and below `cutoff_hz` (the high-pass rule): they stay in the background.
-pub fn high_pass_bins(cutoff_hz: f32, sample_rate: f32, fft_size: usize) -> usize {
-    if cutoff_hz <= 0.0 {
-        return 0;
-    }
-    (cutoff_hz as f64 * fft_size as f64 / sample_rate as f64).ceil() as usize + 1
-}
-
-/// The foreground mask of `frame` against the repeating `model` `W`: the Wiener split
-/// (by power) between the repeating `min(W, V)` and the rest; silent below `high_pass`
-/// bins and where the frame is.
-pub fn repeating_mask(
-    frame: &[f32],
-    model: &[f32],
-    high_pass: usize,
-    bins: usize,
-    foreground: &mut [f32],
-) {
-    for f in 0..bins {
-        let (v, w) = (frame[f], model[f]);
-        foreground[f] = if f < high_pass || v <= 0.0 {
-            0.0
-        } else {
-            // The repeating part cannot exceed the frame: min(W, V) of it repeats and the
-            // rest, V − min(W, V), does not; a Wiener mask splits the frame between the
-            // two by power (Rafii & Pardo's ratio mask `min(W, V)/V` by magnitude
-            // measured 0.4 to 1.2 dB lower on the corpus).
-            let repeating = w.min(v);
-            let (b, g) = (repeating * repeating, (v - repeating) * (v - repeating));
-            if b + g > 0.0 { g / (b + g) } else { 0.0 }
-        };
-    }
-}
-
-/// The rolling buffer both REPET variants keep: `buffer` of past frames plus the
-/// lookahead, plus one frame so that an interpolated repetition has its upper neighbour.
-pub fn history_capacity(settings: &RepetSettings, sample_rate: f32, hop: usize) -> usize {
-    frames_of(settings.buffer_s, sample_rate, hop)
-        + frames_of(settings.lookahead_s, sample_rate, hop)
-        + 2
-}
-
-/// What REPET and REPET-SIM share: the STFT's geometry, the settings (the buffer
-/// length and lookahead fixed at construction: they size the buffer and set the
-/// latency) and the rolling buffer of frames.
-pub struct Rolling {
-    pub bins: usize,
-    pub sample_rate: f32,
-    pub fft_size: usize,
-    pub hop: usize,
-    /// In frames.
-    pub lookahead: usize,
-    pub settings: RepetSettings,
-    pub history: FrameHistory,
-}
-
-impl Rolling {
-    pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
-        let hop = fft_size / super::stft::OVERLAP;
-        let bins = fft_size / 2 + 1;
-        Self {
-            bins,
-            sample_rate,
-            fft_size,
-            hop,
-            lookahead: frames_of(settings.lookahead_s, sample_rate, hop),
-            settings,
-            history: FrameHistory::new(bins, history_capacity(&settings, sample_rate, hop)),
-        }
-    }
-
-    /// Applies settings while audio runs, without allocating (the buffer length and
-    /// lookahead stay as built).
-    pub fn set_settings(&mut self, settings: RepetSettings) {
-        self.settings = RepetSettings {
-            buffer_s: self.settings.buffer_s,
-            lookahead_s: self.settings.lookahead_s,
-            ..settings
-        };
-    }
-
-    /// Frames in `seconds`, rounded.
-    pub fn frames(&self, seconds: f32) -> usize {
-        frames_of(seconds, self.sample_rate, self.hop)
-    }
-
-    /// Stores the newest frame; returns the number of the frame to mask now, `None`
-    /// while that frame lies before the stream (it is silence: all background).
-    pub fn push(&mut self, magnitude: &[f32], foreground: &mut [f32]) -> Option<usize> {
-        self.history.push(magnitude);
-        let masked = (self.history.count() - 1).checked_sub(self.lookahead);
-        if masked.is_none() {
-            foreground[..self.bins].fill(0.0);
-        }
-        masked
-    }
-
-    /// The foreground mask of frame `masked` against the repeating `model`.
-    pub fn mask(&self, masked: usize, model: &[f32], foreground: &mut [f32]) {
-        let high_pass = high_pass_bins(self.settings.high_pass_hz, self.sample_rate, self.fft_size);
-        repeating_mask(
-            &self.history.frame(masked).as_flattened()[..self.bins],
-            model,
-            high_pass,
-            self.bins,
-            foreground,
-        );
-    }
 }
 
 pub struct Repet {
@@ -184,7 +69,7 @@ impl Repet {
             model: vec![[0.0; LANES]; groups],
             rolling,
         };
-        super::prefault(repet.rows.as_flattened_mut());
+        super::buffers::prefault(repet.rows.as_flattened_mut());
         repet
     }
 

@@ -16,9 +16,10 @@
 //! Similarities are taken on the frames pooled into analysis bands
 //! ([`super::history::analysis_pool`]); the model is made of the full frames.
 
-use super::history::{FrameHistory, analysis_decimation, dot};
+use super::history::{FrameHistory, analysis_decimation};
+use super::kernels::dot;
 use super::median::{LANES, Lanes, lower_median};
-use super::repet::Rolling;
+use super::rolling::Rolling;
 use super::separator::Separator;
 use super::settings::{MAX_NEIGHBOURS, RepetSettings};
 
