@@ -13,4 +13,5 @@ pub mod feed;
 pub mod metrics;
 pub mod params;
 pub mod plugin;
+pub mod rng;
 pub mod templates;

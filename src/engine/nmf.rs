@@ -16,105 +16,8 @@
 
 use std::fmt;
 
-/// A dense `rows × cols` matrix, stored column by column.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Matrix {
-    pub rows: usize,
-    pub cols: usize,
-    pub data: Vec<f32>,
-}
-
-impl Matrix {
-    pub fn zeros(rows: usize, cols: usize) -> Self {
-        Self {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
-    }
-
-    /// A matrix whose columns are `columns` (all `rows` long).
-    pub fn from_columns<'a>(rows: usize, columns: impl IntoIterator<Item = &'a [f32]>) -> Self {
-        let mut data = Vec::new();
-        let mut cols = 0;
-        for c in columns {
-            assert_eq!(c.len(), rows, "every column has `rows` values");
-            data.extend_from_slice(c);
-            cols += 1;
-        }
-        Self { rows, cols, data }
-    }
-
-    pub fn column(&self, j: usize) -> &[f32] {
-        &self.data[j * self.rows..(j + 1) * self.rows]
-    }
-
-    pub fn column_mut(&mut self, j: usize) -> &mut [f32] {
-        &mut self.data[j * self.rows..(j + 1) * self.rows]
-    }
-
-    pub fn columns(&self) -> impl Iterator<Item = &[f32]> {
-        self.data.chunks_exact(self.rows.max(1)).take(self.cols)
-    }
-
-    /// The columns `indices`, in that order.
-    pub fn select_columns(&self, indices: &[usize]) -> Matrix {
-        Matrix::from_columns(self.rows, indices.iter().map(|&j| self.column(j)))
-    }
-
-    /// The Frobenius norm.
-    pub fn norm(&self) -> f64 {
-        self.data
-            .iter()
-            .map(|&x| f64::from(x) * f64::from(x))
-            .sum::<f64>()
-            .sqrt()
-    }
-}
-
-/// `c = op(a) · op(b)`, `op` transposing when asked.
-pub fn product(a: &Matrix, a_transposed: bool, b: &Matrix, b_transposed: bool, c: &mut Matrix) {
-    // Column-major: element (i, j) at i + j·rows, so the row stride is 1.
-    let (m, k, rsa, csa) = if a_transposed {
-        (a.cols, a.rows, a.rows as isize, 1)
-    } else {
-        (a.rows, a.cols, 1, a.rows as isize)
-    };
-    let (kb, n, rsb, csb) = if b_transposed {
-        (b.cols, b.rows, b.rows as isize, 1)
-    } else {
-        (b.rows, b.cols, 1, b.rows as isize)
-    };
-    assert_eq!(k, kb, "inner dimensions agree");
-    assert!(c.rows == m && c.cols == n, "output is {m}×{n}");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.data.fill(0.0);
-        return;
-    }
-    // SAFETY: the dimensions and strides describe exactly the three column-major
-    // buffers, whose lengths are rows·cols (checked by the asserts above).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.data.as_ptr(),
-            rsa,
-            csa,
-            b.data.as_ptr(),
-            rsb,
-            csb,
-            0.0,
-            c.data.as_mut_ptr(),
-            1,
-            m as isize,
-        );
-    }
-}
+pub use super::matrix::{Matrix, product};
+pub use crate::rng::XorShift;
 
 /// The β of the β-divergence the factorisation minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -220,23 +123,6 @@ pub struct Factorisation {
 /// Entries of `W·H` are kept at least this far above zero, relative to the data's
 /// largest value, so that `V / (W·H)` and `log` stay finite.
 const FLOOR: f32 = 1e-9;
-
-/// A small deterministic generator, so that a factorisation is reproducible.
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn uniform(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
 
 /// The floor for the data `v`: relative to its largest value.
 fn floor_of(v: &Matrix) -> f32 {
