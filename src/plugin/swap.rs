@@ -29,6 +29,8 @@ use crate::engine::{Algorithm, Engine, EngineError, Settings, latency_of, saniti
 pub const PRIME_SPEED: usize = 16;
 /// An incoming engine takes over over this long.
 pub const SWAP_FADE_MS: f32 = 20.0;
+/// Seconds of audio after which a build that has not arrived is asked for again.
+const REBUILD_PATIENCE: f32 = 2.0;
 
 /// What the background thread builds.
 #[derive(Debug)]
@@ -150,8 +152,9 @@ pub enum Follow {
 pub struct Switcher {
     handover: std::sync::Arc<Handover>,
     generation: u64,
-    /// The settings of the build in flight.
+    /// The settings of the build in flight, and when (in samples recorded) it was asked for.
     requested: Option<Settings>,
+    requested_at: u64,
     incoming: Option<Incoming>,
     sample_rate: f32,
     max_block: usize,
@@ -172,6 +175,7 @@ impl Switcher {
             handover,
             generation: 0,
             requested: None,
+            requested_at: 0,
             incoming: None,
             sample_rate: 44_100.0,
             max_block: 0,
@@ -234,6 +238,7 @@ impl Switcher {
     /// Back to silence, as the engines are reset.
     pub fn reset(&mut self) {
         self.written = 0;
+        self.requested_at = 0;
         if let Some(incoming) = &mut self.incoming {
             incoming.engine().reset();
             incoming.consumed = 0;
@@ -270,6 +275,8 @@ impl Switcher {
                 capture: None,
                 prepared: Some(prepared),
             };
+            // The build asked for (settings changed since are applied to it live, or
+            // ask for the next build below).
             if prepared.generation == self.generation && self.requested.is_some() {
                 self.requested = None;
                 let consumed = self.prime_from();
@@ -291,14 +298,20 @@ impl Switcher {
             .incoming
             .as_mut()
             .map(|incoming| incoming.engine().update(settings));
+        // One build in flight at a time: a host automating a setting every block must
+        // not flood the background queue (other tasks, Learn's, share it). Changes made
+        // meanwhile are taken up once it has arrived. A build whose task was lost (a
+        // full queue) is asked for again after REBUILD_PATIENCE.
+        let waited = self.written.saturating_sub(self.requested_at);
         let follow = match (&self.requested, incoming_live) {
-            (Some(requested), _) if !requested.needs_rebuild(settings) => Follow::Done,
+            (Some(_), _) if waited < (REBUILD_PATIENCE * self.sample_rate) as u64 => Follow::Done,
             (None, Some(true)) => Follow::Done,
             (None, None) if live => Follow::Done,
             _ => {
                 self.generation += 1;
                 self.handover.wanted.store(self.generation, Ordering::Release);
                 self.requested = Some(*settings);
+                self.requested_at = self.written;
                 Follow::Build(BuildJob {
                     generation: self.generation,
                     settings: *settings,
