@@ -34,9 +34,12 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
-use super::separator::Separator;
-use super::geometry::{frames_of, high_pass_bins};
-use super::settings::Ft2dSettings;
+mod repeats;
+
+use crate::engine::separator::Separator;
+use repeats::Repeats;
+use crate::engine::geometry::{frames_of, high_pass_bins};
+use crate::engine::settings::Ft2dSettings;
 
 /// Seconds between two patch transforms: each one models this much audio.
 pub const UPDATE_SECONDS: f32 = 0.5;
@@ -139,7 +142,7 @@ pub struct Ft2d {
 
 impl Ft2d {
     pub fn new(settings: Ft2dSettings, sample_rate: f32, fft_size: usize) -> Self {
-        let hop = fft_size / super::stft::OVERLAP;
+        let hop = fft_size / crate::engine::stft::OVERLAP;
         let bins = fft_size / 2 + 1;
         let rows = bins / 2 + 1;
         let (patch, every) = geometry_of(&settings, sample_rate, hop);
@@ -206,11 +209,11 @@ impl Ft2d {
             &mut ft2d.serving,
             &mut ft2d.building,
         ] {
-            super::buffers::prefault(buffer);
+            crate::engine::buffers::prefault(buffer);
         }
-        super::buffers::prefault(&mut ft2d.magnitudes);
-        super::buffers::prefault(&mut ft2d.weights);
-        super::buffers::prefault(&mut ft2d.audible);
+        crate::engine::buffers::prefault(&mut ft2d.magnitudes);
+        crate::engine::buffers::prefault(&mut ft2d.weights);
+        crate::engine::buffers::prefault(&mut ft2d.audible);
         ft2d.repeats.prefault();
         ft2d
     }
@@ -514,151 +517,6 @@ struct Fill {
     end: usize,
     /// Positions outside `first..end` repeat that stretch over this many frames.
     period: usize,
-}
-
-/// How well the current audible run repeats itself at each lag: the cosine similarity
-/// between its frames and the frames `lag` earlier, on a coarse log-frequency band
-/// spectrum and a time grid of about [`Repeats::GRID_SECONDS`] (hops are summed into
-/// it), so that a frame costs at most `patch / stride × BANDS` operations whatever the
-/// hop. Only the start of a run needs it (`Ft2d::plan_fill`), so it stops adding once
-/// the run is a patch long.
-struct Repeats {
-    /// First bin of each band, and one past the last band's end.
-    edges: Vec<usize>,
-    /// Band spectra of the run's first `lags` frames, and their energies.
-    history: Vec<f32>,
-    energies: Vec<f32>,
-    /// Per lag: sum of products, of squares of the newer frame, of the older frame.
-    products: Vec<f32>,
-    newer: Vec<f32>,
-    older: Vec<f32>,
-    bands: Vec<f32>,
-    /// Hops per grid step, and hops summed into `bands` so far.
-    stride: usize,
-    summed: usize,
-    /// Grid steps in the current audible run.
-    run: usize,
-}
-
-impl Repeats {
-    const BANDS: usize = 48;
-    const LOWEST_HZ: f32 = 50.0;
-    const HIGHEST_HZ: f32 = 12_000.0;
-    const GRID_SECONDS: f32 = 0.01;
-
-    /// Lags of up to `frames` hops.
-    fn new(bins: usize, sample_rate: f32, fft_size: usize, frames: usize) -> Self {
-        let hop = (fft_size / super::stft::OVERLAP) as f32;
-        let stride = ((Self::GRID_SECONDS * sample_rate / hop).round() as usize).max(1);
-        let lags = frames.div_ceil(stride) + 1;
-        let bin_of =
-            |hz: f32| ((hz * fft_size as f32 / sample_rate).round() as usize).clamp(1, bins);
-        let (low, high) = (
-            bin_of(Self::LOWEST_HZ),
-            bin_of(Self::HIGHEST_HZ.min(sample_rate / 2.0)),
-        );
-        let ratio = (high as f32 / low as f32).powf(1.0 / Self::BANDS as f32);
-        let mut edges = vec![low];
-        for b in 1..=Self::BANDS {
-            let edge = ((low as f32 * ratio.powi(b as i32)).round() as usize).min(high);
-            if edge > *edges.last().unwrap() {
-                edges.push(edge);
-            }
-        }
-        let bands = edges.len() - 1;
-        Self {
-            edges,
-            history: vec![0.0; lags * bands],
-            energies: vec![0.0; lags],
-            products: vec![0.0; lags],
-            newer: vec![0.0; lags],
-            older: vec![0.0; lags],
-            bands: vec![0.0; bands],
-            stride,
-            summed: 0,
-            run: 0,
-        }
-    }
-
-    fn prefault(&mut self) {
-        for buffer in [
-            &mut self.history,
-            &mut self.energies,
-            &mut self.products,
-            &mut self.newer,
-            &mut self.older,
-        ] {
-            super::buffers::prefault(buffer);
-        }
-    }
-
-    fn lags(&self) -> usize {
-        self.products.len()
-    }
-
-    fn push(&mut self, magnitude: &[f32], audible: bool) {
-        if !audible {
-            if self.run > 0 {
-                self.reset();
-            }
-            return;
-        }
-        let (lags, bands) = (self.lags(), self.bands.len());
-        if self.run >= lags {
-            return;
-        }
-        if self.summed == 0 {
-            self.bands.fill(0.0);
-        }
-        for (band, edge) in self.bands.iter_mut().zip(self.edges.windows(2)) {
-            *band += magnitude[edge[0]..edge[1]].iter().sum::<f32>();
-        }
-        self.summed += 1;
-        if self.summed < self.stride {
-            return;
-        }
-        self.summed = 0;
-        let energy = super::kernels::dot(&self.bands, &self.bands);
-        let t = self.run;
-        for lag in 1..=t.min(lags - 1) {
-            let old = &self.history[(t - lag) * bands..(t - lag + 1) * bands];
-            self.products[lag] += super::kernels::dot(&self.bands, old);
-            self.newer[lag] += energy;
-            self.older[lag] += self.energies[t - lag];
-        }
-        self.history[t * bands..(t + 1) * bands].copy_from_slice(&self.bands);
-        self.energies[t] = energy;
-        self.run += 1;
-    }
-
-    /// The lag in `lags` (in hops, to the grid's precision) with the most similar
-    /// frames, if the run has any there.
-    fn best_lag(&self, lags: std::ops::Range<usize>) -> Option<usize> {
-        let mut best: Option<(usize, f32)> = None;
-        let (start, end) = (
-            lags.start.div_ceil(self.stride),
-            lags.end.div_ceil(self.stride),
-        );
-        for lag in start.max(1)..end.min(self.run).min(self.lags()) {
-            let norm = (self.newer[lag] * self.older[lag]).sqrt();
-            if norm <= 0.0 {
-                continue;
-            }
-            let similarity = self.products[lag] / norm;
-            if best.is_none_or(|(_, s)| similarity > s) {
-                best = Some((lag, similarity));
-            }
-        }
-        best.map(|(lag, _)| lag * self.stride)
-    }
-
-    fn reset(&mut self) {
-        self.products.fill(0.0);
-        self.newer.fill(0.0);
-        self.older.fill(0.0);
-        self.summed = 0;
-        self.run = 0;
-    }
 }
 
 #[cfg(test)]
