@@ -2,6 +2,8 @@
 //! engine with any block pattern, and finding the corpus.
 #![allow(dead_code)]
 
+pub mod clap;
+
 use std::path::PathBuf;
 use unweave::engine::{Engine, Settings, Stem};
 
