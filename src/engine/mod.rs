@@ -35,6 +35,7 @@ pub mod repet_sim;
 pub mod rolling;
 pub mod separator;
 pub mod settings;
+pub mod snpa;
 pub mod spectrogram;
 pub mod stft;
 
