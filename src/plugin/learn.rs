@@ -28,8 +28,15 @@ use crate::templates::{Delivery, lock};
 
 /// Gets `engine` ready for Learn, off the audio thread: gives it the stored templates
 /// and, for NMF, makes the capture ring (its background end goes to the store). The
-/// producer end is for [`Learner::retune`].
-pub fn prepare(store: &TemplateStore, engine: &mut Engine, nmf: bool) -> Option<HeapProd<f32>> {
+/// producer end is for [`Learner::retune`]. The ring is handed to the store only while
+/// `still_wanted()` holds, checked under the store's lock: a build that an activation has
+/// overtaken must not replace the ring the activated engine captures into.
+pub fn prepare(
+    store: &TemplateStore,
+    engine: &mut Engine,
+    nmf: bool,
+    still_wanted: &dyn Fn() -> bool,
+) -> Option<HeapProd<f32>> {
     let (fft_size, sample_rate) = (engine.fft_size(), engine.sample_rate());
     if let Some(stored) = lock(&store.stored)
         .as_ref()
@@ -37,13 +44,20 @@ pub fn prepare(store: &TemplateStore, engine: &mut Engine, nmf: bool) -> Option<
     {
         let _ = engine.set_templates(Box::new(stored.for_analysis(sample_rate, fft_size)));
     }
-    if nmf {
-        let (producer, consumer) = HeapRb::new(MAX_LEARN_FRAMES * (fft_size / 2 + 1)).split();
-        *lock(&store.capture) = Some(consumer);
-        Some(producer)
-    } else {
-        *lock(&store.capture) = None;
-        None
+    let ring = nmf.then(|| HeapRb::new(MAX_LEARN_FRAMES * (fft_size / 2 + 1)).split());
+    let mut capture = lock(&store.capture);
+    if !still_wanted() {
+        return None;
+    }
+    match ring {
+        Some((producer, consumer)) => {
+            *capture = Some(consumer);
+            Some(producer)
+        }
+        None => {
+            *capture = None;
+            None
+        }
     }
 }
 
@@ -96,7 +110,7 @@ impl Learner {
     pub fn activate(&mut self, engine: &mut Engine, sample_rate: f32, nmf: bool) {
         // Fresh queues: whatever was in flight was for the previous analysis.
         (self.inbox, self.trash) = Self::connect(&self.store);
-        let capture = prepare(&self.store, engine, nmf);
+        let capture = prepare(&self.store, engine, nmf, &|| true);
         drop(self.retune(engine, sample_rate, capture));
     }
 

@@ -212,12 +212,14 @@ impl Plugin for Unweave {
         };
         context.set_latency_samples(engine.latency() as u32);
         self.publisher.activate(&engine, config.sample_rate);
+        // First forget any build in flight, so that one finishing now cannot replace the
+        // capture ring Learn is given here.
+        self.switcher.activate(&engine);
         self.learner.activate(
             &mut engine,
             config.sample_rate,
             settings.algorithm == Algorithm::Nmf,
         );
-        self.switcher.activate(&engine);
         self.sample_rate = config.sample_rate;
         self.offline = config.process_mode == ProcessMode::Offline;
         self.engine = Some(Box::new(engine));
@@ -263,7 +265,7 @@ impl Plugin for Unweave {
                 // A bounce has no deadline: build here, so the switch falls on this block.
                 let (store, switcher) = (&self.params.templates, &mut self.switcher);
                 nice_plug::util::permit_alloc(|| {
-                    if let Ok(prepared) = swap::prepare(&job, store) {
+                    if let Ok(prepared) = swap::prepare(&job, store, &|| true) {
                         switcher.arrive(prepared);
                     }
                 });

@@ -65,14 +65,19 @@ impl std::fmt::Debug for Retired {
 }
 
 /// Builds `job`, off the audio thread.
-pub fn prepare(job: &BuildJob, store: &TemplateStore) -> Result<Prepared, EngineError> {
+pub fn prepare(
+    job: &BuildJob,
+    store: &TemplateStore,
+    still_wanted: &dyn Fn() -> bool,
+) -> Result<Prepared, EngineError> {
     let mut engine = Box::new(Engine::new(
         job.settings,
         job.sample_rate,
         job.channels,
         job.max_block,
     )?);
-    let capture = learn::prepare(store, &mut engine, job.settings.algorithm == Algorithm::Nmf);
+    let nmf = job.settings.algorithm == Algorithm::Nmf;
+    let capture = learn::prepare(store, &mut engine, nmf, still_wanted);
     Ok(Prepared {
         generation: job.generation,
         engine: Some(engine),
@@ -95,7 +100,8 @@ impl Handover {
         if job.generation != self.wanted.load(Ordering::Acquire) {
             return;
         }
-        match prepare(&job, store) {
+        let wanted = || job.generation == self.wanted.load(Ordering::Acquire);
+        match prepare(&job, store, &wanted) {
             Ok(prepared) => self.offer(prepared),
             Err(e) => nice_plug::nice_error!("cannot build the engine: {e}"),
         }
