@@ -12,8 +12,8 @@ use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::nmf::Matrix;
 use crate::engine::Templates;
+use crate::engine::nmf::Matrix;
 
 /// Most frames a capture keeps: frames are taken at most every
 /// [`Capture::stride`]-th so that this covers [`MAX_LEARN_SECONDS`] at any hop.
@@ -92,7 +92,6 @@ pub struct LearnJob {
     pub(crate) components: usize,
     pub(crate) seconds: f32,
 }
-
 
 /// The taught templates and everything the threads share about them. Persisted
 /// with the plugin's state (the `nmf-templates` field).

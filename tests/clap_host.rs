@@ -463,10 +463,12 @@ fn non_default_events(host: &Hosted) -> Vec<(ClapId, f64)> {
         (host.param("Separation factor"), 0.5),
         // −6.6 dB: what 0.7 meant when the levels were gains (the 0.1.0 fixture holds
         // that gain), as the host's normalised value (in f32, as the plugin reads it).
-        (host.param("Foreground level"), f64::from((-6.6f32 + 60.0) / 72.0)),
+        (
+            host.param("Foreground level"),
+            f64::from((-6.6f32 + 60.0) / 72.0),
+        ),
     ]
 }
-
 
 #[test]
 fn state_saved_and_restored_gives_the_same_sound() {
@@ -510,10 +512,6 @@ fn state_saved_and_restored_gives_the_same_sound() {
     });
 }
 
-
-
-
-
 #[test]
 fn every_parameter_automated_at_once_every_block_stays_bounded() {
     on_host_thread(|| {
@@ -533,7 +531,6 @@ fn every_parameter_automated_at_once_every_block_stays_bounded() {
         }
     });
 }
-
 
 /// Balance, the stem levels and Bypass jump to random values every 64 samples; their
 /// smoothing (20 ms, 30 ms, 10 ms) must turn each jump into a ramp. On a 220 Hz sine

@@ -525,7 +525,13 @@ fn compressed_files_keep_their_timing() {
     for (file, stem) in [("gapless.mp3", "gapless"), ("gapless.ogg", "gapless")] {
         let dir = tempfile::tempdir().unwrap();
         let out = unweave(
-            &["separate", "-q", fixtures.join(file).to_str().unwrap(), "-o", "stems"],
+            &[
+                "separate",
+                "-q",
+                fixtures.join(file).to_str().unwrap(),
+                "-o",
+                "stems",
+            ],
             dir.path(),
         );
         assert!(out.status.success(), "{file}: {}", stderr(&out));
@@ -534,12 +540,21 @@ fn compressed_files_keep_their_timing() {
         let (ffmpeg, _) = common::read_wav(&fixtures.join(format!("{file}.ffmpeg.wav")));
         for c in 0..2 {
             let sum: Vec<f32> = h[c].iter().zip(&p[c]).map(|(a, b)| a + b).collect();
-            assert_eq!(sum.len(), source[c].len(), "{file}: not the source's length");
+            assert_eq!(
+                sum.len(),
+                source[c].len(),
+                "{file}: not the source's length"
+            );
             assert_eq!(best_lag(&source[c], &sum, 2048), 0, "{file}: shifted");
             let against_ffmpeg = snr_db(&ffmpeg[c], &sum);
             let against_source = snr_db(&source[c], &sum);
-            eprintln!("{file} channel {c}: {against_ffmpeg:.1} dB against ffmpeg's decode, {against_source:.1} dB against the source");
-            assert!(against_ffmpeg > 40.0, "{file}: {against_ffmpeg} dB against ffmpeg");
+            eprintln!(
+                "{file} channel {c}: {against_ffmpeg:.1} dB against ffmpeg's decode, {against_source:.1} dB against the source"
+            );
+            assert!(
+                against_ffmpeg > 40.0,
+                "{file}: {against_ffmpeg} dB against ffmpeg"
+            );
         }
     }
 }

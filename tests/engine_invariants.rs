@@ -471,7 +471,15 @@ fn every_algorithm_nulls_against_the_input_right_after_bad_samples() {
 #[test]
 fn any_sample_rate_a_host_may_ask_for() {
     use unweave::engine::Algorithm;
-    for rate in [1_000.0, 1_234.5678, 1_883.57, 5_425.16, 7_529.7, 768_000.0, 1_536_000.0] {
+    for rate in [
+        1_000.0,
+        1_234.5678,
+        1_883.57,
+        5_425.16,
+        7_529.7,
+        768_000.0,
+        1_536_000.0,
+    ] {
         for algorithm in Algorithm::ALL {
             let settings = Settings {
                 algorithm,

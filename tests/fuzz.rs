@@ -16,7 +16,7 @@ use std::io::Write;
 
 use proptest::prelude::*;
 use unweave::cli::decode::{AudioReader, quiet_decoder_panics};
-use unweave::engine::settings::{FFT_SIZES, Kind, SPECS};
+use unweave::engine::settings::{Kind, SPECS};
 use unweave::engine::{Algorithm, Engine, INPUT_LIMIT, Settings, sanitise};
 
 /// Valid files to mutate: 16-bit and float WAVs, mono and stereo.
@@ -74,11 +74,10 @@ fn value_of(kind: Kind, u: f64) -> f32 {
     let pick = |n: usize| ((u * n as f64) as usize).min(n - 1);
     match kind {
         Kind::Float { min, max } => min + (max - min) * u as f32,
-        Kind::FftSize => FFT_SIZES[pick(FFT_SIZES.len())] as f32,
         Kind::Switch => pick(2) as f32,
         Kind::Integer { min, max } => (min + pick(max - min + 1)) as f32,
-        Kind::Choice(names) => pick(names.len()) as f32,
-        Kind::Steps(steps) => steps[pick(steps.len())],
+        Kind::Choice { ids, .. } => pick(ids.len()) as f32,
+        Kind::Steps { values, .. } => values[pick(values.len())],
     }
 }
 

@@ -16,7 +16,9 @@ fn given(var: &str) -> Option<PathBuf> {
         Some(p) if p.exists() => Some(p),
         Some(p) => panic!("{var}={} does not exist", p.display()),
         None => {
-            let msg = format!("\n!!!!!!!! {var} not set — this host test NOT RUN (run `cargo xtask test`) !!!!!!!!\n");
+            let msg = format!(
+                "\n!!!!!!!! {var} not set — this host test NOT RUN (run `cargo xtask test`) !!!!!!!!\n"
+            );
             if std::env::var_os("UNWEAVE_REQUIRE_HOSTS").is_some()
                 || std::env::var("CI").is_ok_and(|v| v == "true")
             {
@@ -37,8 +39,13 @@ fn tool(name: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    let msg = format!("\n!!!!!!!! {} not found — validator NOT RUN !!!!!!!!\n", path.display());
-    if std::env::var_os("UNWEAVE_REQUIRE_HOSTS").is_some() || std::env::var("CI").is_ok_and(|v| v == "true") {
+    let msg = format!(
+        "\n!!!!!!!! {} not found — validator NOT RUN !!!!!!!!\n",
+        path.display()
+    );
+    if std::env::var_os("UNWEAVE_REQUIRE_HOSTS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+    {
         panic!("{msg}");
     }
     eprintln!("{msg}");
@@ -95,7 +102,11 @@ fn clap_validator_passes_every_test() {
         .unwrap_or("")
         .to_string();
     eprintln!("clap-validator: {summary}");
-    assert!(ok && summary.contains(" 0 failed"), "clap-validator:\n{}", tail(&text, 60));
+    assert!(
+        ok && summary.contains(" 0 failed"),
+        "clap-validator:\n{}",
+        tail(&text, 60)
+    );
 }
 
 #[test]
@@ -172,7 +183,9 @@ fn a_juce_host_separates_follows_changes_and_restores_presets() {
             / 2.0
     };
     let (separated, unprocessed) = (sdr(&fresh), sdr(&mix));
-    eprintln!("pedalboard, fresh REPET instance: foreground SDR {separated:.2} dB (the mixture {unprocessed:.2} dB)");
+    eprintln!(
+        "pedalboard, fresh REPET instance: foreground SDR {separated:.2} dB (the mixture {unprocessed:.2} dB)"
+    );
     assert!(
         separated >= unprocessed + 8.0,
         "a fresh instance does not separate: {separated:.2} dB against the mixture's {unprocessed:.2}"
@@ -183,8 +196,15 @@ fn a_juce_host_separates_follows_changes_and_restores_presets() {
     let tail_len = 5 * 44_100;
     let a = &switched[switched.len() - tail_len..];
     let b = &reference[reference.len() - tail_len..];
-    let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-    assert!(worst < 1e-6, "the algorithm change is not heard (max difference {worst})");
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst < 1e-6,
+        "the algorithm change is not heard (max difference {worst})"
+    );
 
     // The preset restores what was set (Algorithm REPET, Lookahead 2 s, Balance +100 %).
     let report = std::fs::read_to_string(out.join("report.json")).unwrap();
@@ -195,24 +215,37 @@ fn a_juce_host_separates_follows_changes_and_restores_presets() {
         "\"lookahead\":2.0",
         "\"balance\":100.0",
     ] {
-        assert!(compact.contains(expected), "the preset did not restore {expected}: {report}");
+        assert!(
+            compact.contains(expected),
+            "the preset did not restore {expected}: {report}"
+        );
     }
     let (restored, _) = common::read_wav(&out.join("preset_restored.wav"));
-    assert!(sdr(&restored) >= unprocessed + 8.0, "the restored preset does not separate");
+    assert!(
+        sdr(&restored) >= unprocessed + 8.0,
+        "the restored preset does not separate"
+    );
 
     // Mono input: the mono layout separates as well.
     let mono = left(out, "mono.wav");
     let mono_sdr = unweave::metrics::sdr(&truth[0], &mono);
     let mono_mix = unweave::metrics::sdr(&truth[0], &mix[0]);
     eprintln!("pedalboard, mono: foreground SDR {mono_sdr:.2} dB (the mixture {mono_mix:.2} dB)");
-    assert!(mono_sdr >= mono_mix + 8.0, "a mono instance does not separate");
+    assert!(
+        mono_sdr >= mono_mix + 8.0,
+        "a mono instance does not separate"
+    );
 
     // Buffer sizes 64, 333 and 4096 give the same output.
     let base = left(out, "block_64.wav");
     for name in ["block_333.wav", "block_4096.wav"] {
         let other = left(out, name);
         assert!(
-            base.len() == other.len() && base.iter().zip(&other).all(|(x, y)| x.to_bits() == y.to_bits()),
+            base.len() == other.len()
+                && base
+                    .iter()
+                    .zip(&other)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
             "{name} differs from 64-sample buffers"
         );
     }

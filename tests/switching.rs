@@ -24,7 +24,11 @@ fn settings_that_need_a_new_engine_are_heard_without_reactivation() {
     const HEARD_WITHIN: f64 = 1.0;
     // (what, settings before, the change), as the host sends them: floats normalised,
     // enums as step indices (Algorithm: 0 HPSS, 1 REPET, 2 REPET-SIM, 3 2DFT, 4 NMF).
-    type Case = (&'static str, &'static [(&'static str, f64)], (&'static str, f64));
+    type Case = (
+        &'static str,
+        &'static [(&'static str, f64)],
+        (&'static str, f64),
+    );
     let cases: &[Case] = &[
         ("FFT size", &[], ("FFT size", 1.0)),
         ("Low latency", &[], ("Low latency", 1.0)),
@@ -32,11 +36,27 @@ fn settings_that_need_a_new_engine_are_heard_without_reactivation() {
         ("residual on", &[], ("Separation factor", 0.5)),
         ("HPSS to REPET", &[], ("Algorithm", 1.0)),
         ("Lookahead", &[("Algorithm", 1.0)], ("Lookahead", 0.1)),
-        ("Buffer length", &[("Algorithm", 1.0)], ("Buffer length", 0.25)),
-        ("REPET to REPET-SIM", &[("Algorithm", 1.0)], ("Algorithm", 2.0)),
-        ("REPET-SIM to 2DFT", &[("Algorithm", 2.0)], ("Algorithm", 3.0)),
+        (
+            "Buffer length",
+            &[("Algorithm", 1.0)],
+            ("Buffer length", 0.25),
+        ),
+        (
+            "REPET to REPET-SIM",
+            &[("Algorithm", 1.0)],
+            ("Algorithm", 2.0),
+        ),
+        (
+            "REPET-SIM to 2DFT",
+            &[("Algorithm", 2.0)],
+            ("Algorithm", 3.0),
+        ),
         ("Patch length", &[("Algorithm", 3.0)], ("Patch length", 0.2)),
-        ("Neighbourhood", &[("Algorithm", 3.0)], ("Neighbourhood", 0.6)),
+        (
+            "Neighbourhood",
+            &[("Algorithm", 3.0)],
+            ("Neighbourhood", 0.6),
+        ),
         ("2DFT to NMF", &[("Algorithm", 3.0)], ("Algorithm", 4.0)),
         ("NMF to HPSS", &[("Algorithm", 4.0)], ("Algorithm", 0.0)),
     ];

@@ -23,7 +23,7 @@ use nice_plug_egui::{
 };
 use ringbuf::HeapCons;
 
-use crate::engine::{Algorithm, PeriodSource, latency_of};
+use crate::engine::{Algorithm, latency_of};
 use crate::feed::{self, Column, Feed};
 use crate::params::UnweaveParams;
 use views::{Meters, Spectrogram};
@@ -62,16 +62,6 @@ pub fn create(
         last_paint: None,
     };
     create_egui_editor(state, repaint, settings, app)
-}
-
-/// The stems' names as the chosen algorithm means them.
-fn stem_labels(algorithm: Algorithm) -> [&'static str; 3] {
-    match algorithm {
-        Algorithm::Hpss => ["Percussive", "Harmonic", "Residual"],
-        Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d | Algorithm::Nmf => {
-            ["Lead", "Repeating", "Residual"]
-        }
-    }
 }
 
 pub struct UnweaveEditor {
@@ -147,8 +137,8 @@ impl NiceEguiApp for UnweaveEditor {
 impl UnweaveEditor {
     fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let p = &self.params;
-        let algorithm: Algorithm = p.algorithm.value().into();
-        let labels = stem_labels(algorithm);
+        let algorithm = p.algorithm();
+        let labels = algorithm.stems().labels;
         ui.heading(RichText::new("Unweave").strong());
         ui.label(RichText::new("real-time source separation").weak());
         ui.add_space(6.0);
@@ -157,8 +147,7 @@ impl UnweaveEditor {
             .num_columns(2)
             .spacing([10.0, 6.0])
             .show(ui, |ui| {
-                widgets::choice(ui, setter, &p.algorithm);
-                widgets::choice(ui, setter, &p.fft_size);
+                widgets::list(ui, setter, &p.algorithm);
                 widgets::toggle(ui, setter, &p.bypass);
             });
         ui.separator();
@@ -193,50 +182,15 @@ impl UnweaveEditor {
         ui.separator();
 
         ui.label(RichText::new(format!("{} settings", algorithm.name())).strong());
-        Grid::new("algorithm")
+        let settings = p.settings();
+        Grid::new("settings")
             .num_columns(2)
             .spacing([10.0, 6.0])
-            .show(ui, |ui| match algorithm {
-                Algorithm::Hpss => {
-                    widgets::slider(ui, setter, &p.harmonic_width);
-                    widgets::slider(ui, setter, &p.percussive_width);
-                    widgets::slider(ui, setter, &p.mask_power);
-                    widgets::slider(ui, setter, &p.separation);
-                    widgets::toggle(ui, setter, &p.low_latency);
-                }
-                Algorithm::Repet => {
-                    widgets::choice(ui, setter, &p.period_source);
-                    match PeriodSource::from(p.period_source.value()) {
-                        PeriodSource::Auto => {
-                            widgets::slider(ui, setter, &p.min_period);
-                            widgets::slider(ui, setter, &p.max_period);
-                        }
-                        PeriodSource::HostTempo => widgets::choice(ui, setter, &p.period_bars),
-                        PeriodSource::Manual => widgets::slider(ui, setter, &p.manual_period),
+            .show(ui, |ui| {
+                for (spec, param) in p.settings.iter() {
+                    if (spec.shown)(&settings) {
+                        widgets::setting(ui, setter, param);
                     }
-                    widgets::slider(ui, setter, &p.buffer_length);
-                    widgets::slider(ui, setter, &p.lookahead);
-                    widgets::slider(ui, setter, &p.high_pass);
-                }
-                Algorithm::RepetSim => {
-                    widgets::slider(ui, setter, &p.neighbours);
-                    widgets::slider(ui, setter, &p.min_spacing);
-                    widgets::slider(ui, setter, &p.similarity_threshold);
-                    widgets::slider(ui, setter, &p.buffer_length);
-                    widgets::slider(ui, setter, &p.lookahead);
-                    widgets::slider(ui, setter, &p.high_pass);
-                }
-                Algorithm::Ft2d => {
-                    widgets::slider(ui, setter, &p.patch_length);
-                    widgets::slider(ui, setter, &p.neighbourhood);
-                    widgets::slider(ui, setter, &p.peak_threshold);
-                    widgets::slider(ui, setter, &p.ft2d_high_pass);
-                }
-                Algorithm::Nmf => {
-                    widgets::choice(ui, setter, &p.nmf_taught);
-                    widgets::slider(ui, setter, &p.nmf_components);
-                    widgets::slider(ui, setter, &p.nmf_free);
-                    widgets::slider(ui, setter, &p.nmf_iterations);
                 }
             });
         if algorithm == Algorithm::Nmf {
@@ -255,7 +209,7 @@ impl UnweaveEditor {
         use crate::templates::{MAX_LEARN_SECONDS, MIN_LEARN_SECONDS, Status};
         let p = &self.params;
         let store = &p.templates;
-        let taught = p.nmf_taught.value() as usize;
+        let taught = p.settings().nmf.taught as usize;
         let stem = ["background", "foreground"][taught];
         ui.add_space(4.0);
         ui.horizontal(|ui| {
@@ -324,9 +278,9 @@ impl UnweaveEditor {
     }
 
     fn views(&mut self, ui: &mut Ui) {
-        let algorithm: Algorithm = self.params.algorithm.value().into();
+        let algorithm = self.params.algorithm();
         let has_residual = self.feed.has_residual.load(Ordering::Relaxed);
-        let labels = stem_labels(algorithm);
+        let labels = algorithm.stems().labels;
         let width = ui.available_width();
         let meters_height = 4.0 * 18.0 + 8.0;
         let beat_height = if algorithm == Algorithm::Repet {
@@ -350,14 +304,14 @@ impl UnweaveEditor {
         if algorithm == Algorithm::Repet {
             ui.add_space(6.0);
             let step = self.feed.beat_spectrum(&mut self.beat);
-            let p = &self.params;
+            let repet = self.params.settings().repet;
             views::beat_spectrum(
                 ui,
                 vec2(width, beat_height - 6.0),
                 &self.beat,
                 step,
                 self.feed.period(),
-                (p.min_period.value(), p.max_period.value()),
+                (repet.min_period_s, repet.max_period_s),
             );
         }
         ui.add_space(8.0);

@@ -10,8 +10,8 @@ use egui::{
 use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
-use crate::feed::{Column, LOWEST_HZ, METERS, ROWS};
 use crate::engine::PeriodSource;
+use crate::feed::{Column, LOWEST_HZ, METERS, ROWS};
 
 /// Colours of the stems wherever they appear: mask overlay, meters, legend.
 pub const FOREGROUND: Color32 = Color32::from_rgb(255, 150, 40);

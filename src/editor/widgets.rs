@@ -4,7 +4,21 @@
 //! double-click or Ctrl-click to reset).
 
 use egui::{ComboBox, Ui};
-use nice_plug::prelude::{BoolParam, Enum, EnumParam, Param, ParamSetter};
+use nice_plug::params::enums::EnumParamInner;
+use nice_plug::prelude::{BoolParam, Param, ParamSetter};
+
+use crate::params::SettingParam;
+
+/// The index of a list parameter's value.
+trait ValueIndex {
+    fn value_index(&self) -> usize;
+}
+
+impl ValueIndex for EnumParamInner {
+    fn value_index(&self) -> usize {
+        (self.modulated_plain_value().max(0) as usize).min(self.len() - 1)
+    }
+}
 use nice_plug_egui::widgets::ParamSlider;
 
 /// Width of a slider in the controls column, in points.
@@ -28,15 +42,11 @@ pub fn slider_named<P: Param>(ui: &mut Ui, label: &str, setter: &ParamSetter, pa
     });
 }
 
-/// A drop-down of an enum parameter's variants; double-click resets it.
-pub fn choice<T: Enum + PartialEq + Copy + 'static>(
-    ui: &mut Ui,
-    setter: &ParamSetter,
-    param: &EnumParam<T>,
-) {
+/// A drop-down of a list parameter's variants; double-click resets it.
+pub fn list(ui: &mut Ui, setter: &ParamSetter, param: &EnumParamInner) {
     row(ui, param.name(), |ui| {
-        let current = param.value().to_index();
-        let names = T::variants();
+        let current = param.value_index();
+        let names = param.variants();
         let mut picked = None;
         let response = ComboBox::from_id_salt(param.name())
             .width(SLIDER_WIDTH)
@@ -44,7 +54,7 @@ pub fn choice<T: Enum + PartialEq + Copy + 'static>(
             .show_ui(ui, |ui| {
                 for (i, name) in names.iter().enumerate() {
                     if ui.selectable_label(i == current, *name).clicked() {
-                        picked = Some(T::from_index(i));
+                        picked = Some(i as i32);
                     }
                 }
             })
@@ -52,12 +62,22 @@ pub fn choice<T: Enum + PartialEq + Copy + 'static>(
         if response.double_clicked() {
             picked = Some(param.default_plain_value());
         }
-        if let Some(value) = picked.filter(|v| *v != param.value()) {
+        if let Some(value) = picked.filter(|v| *v != current as i32) {
             setter.begin_set_parameter(param);
             setter.set_parameter(param, value);
             setter.end_set_parameter(param);
         }
     });
+}
+
+/// The control of one row of the settings table.
+pub fn setting(ui: &mut Ui, setter: &ParamSetter, param: &SettingParam) {
+    match param {
+        SettingParam::Float(p) => slider(ui, setter, p),
+        SettingParam::Integer(p) => slider(ui, setter, p),
+        SettingParam::Switch(p) => toggle(ui, setter, p),
+        SettingParam::List(p) => list(ui, setter, p),
+    }
 }
 
 /// A check box; double-click resets it.

@@ -139,7 +139,6 @@ impl FrameHistory {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,13 +13,39 @@
 //! Both run on sliding sorted windows (see [`super::median`]): one branch-free
 //! merge per bin per hop instead of a sort, eight bins at a time.
 
+use super::geometry::Geometry;
 use super::median::{LANES, Lanes, MedianFilter, slide};
 use super::separator::Separator;
-use super::settings::HpssSettings;
+use super::separator::{Entry, Stems};
+use super::settings::{Algorithm, HpssSettings, MAX_HARMONIC_WIDTH_MS, Settings};
 
-/// The longest harmonic median the settings table allows, in milliseconds; buffers
-/// are sized for it so that the width can change while audio runs.
-const MAX_HARMONIC_WIDTH_MS: f32 = 1000.0;
+/// HPSS in the registry. Lookahead: half the harmonic median (`(frames − 1) / 2`
+/// hops), none with the causal median.
+pub const ENTRY: Entry = Entry {
+    algorithm: Algorithm::Hpss,
+    id: "hpss",
+    name: "HPSS",
+    stems: Stems {
+        files: ["percussive", "harmonic", "residual"],
+        labels: ["Percussive", "Harmonic", "Residual"],
+    },
+    build: |s, g| Box::new(Hpss::new(s.hpss, g.sample_rate, g.fft_size)),
+    lookahead: |s, g| lookahead_for(&s.hpss, g),
+};
+
+/// The lookahead, in hops, of HPSS with `settings`.
+pub fn lookahead_for(settings: &HpssSettings, geometry: &Geometry) -> usize {
+    if settings.low_latency {
+        0
+    } else {
+        (harmonic_frames(
+            settings.harmonic_width_ms,
+            geometry.sample_rate,
+            geometry.hop,
+        ) - 1)
+            / 2
+    }
+}
 /// Below this, both estimates count as silence (librosa's `tiny` for float32).
 const TINY: f32 = 1.175_494_4e-38;
 
@@ -80,11 +106,7 @@ impl Hpss {
         let bins = fft_size / 2 + 1;
         let groups = bins.div_ceil(LANES);
         let width = harmonic_frames(settings.harmonic_width_ms, sample_rate, hop);
-        let lookahead = if settings.low_latency {
-            0
-        } else {
-            (width - 1) / 2
-        };
+        let lookahead = lookahead_for(&settings, &Geometry::new(sample_rate, fft_size));
         let max_width = harmonic_frames(MAX_HARMONIC_WIDTH_MS, sample_rate, hop).max(width);
         // The ring reaches back to the frame leaving the widest window: lookahead + width + 1.
         let capacity = max_width + lookahead + 1;
@@ -207,6 +229,10 @@ fn softmask(x: f32, reference: f32, power: f32, split_zeros: bool) -> f32 {
 impl Separator for Hpss {
     fn lookahead(&self) -> usize {
         self.lookahead
+    }
+
+    fn update(&mut self, settings: &Settings) {
+        self.set_settings(settings.hpss);
     }
 
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]) {

@@ -108,7 +108,11 @@ mod tests {
     #[test]
     fn product_with_and_without_transposes() {
         // a = [[1, 2], [3, 4]] (rows), stored by columns.
-        let a = Matrix { rows: 2, cols: 2, data: vec![1.0, 3.0, 2.0, 4.0] };
+        let a = Matrix {
+            rows: 2,
+            cols: 2,
+            data: vec![1.0, 3.0, 2.0, 4.0],
+        };
         let mut c = Matrix::zeros(2, 2);
         product(&a, false, &a, false, &mut c);
         assert_eq!(c.data, vec![7.0, 15.0, 10.0, 22.0]);

@@ -30,6 +30,7 @@ pub mod matrix;
 pub mod median;
 pub mod nmf;
 pub mod nmf_filter;
+pub mod registry;
 pub mod repet;
 pub mod repet_sim;
 pub mod rolling;
@@ -38,20 +39,19 @@ pub mod settings;
 pub mod snpa;
 pub mod spectrogram;
 pub mod stft;
+pub mod taught;
 
 use realfft::num_complex::Complex;
 
-use hpss::Hpss;
-pub use nmf_filter::{NmfFilter, TemplateError, Templates};
-use repet::Repet;
-pub use repet::Tempo;
-use repet_sim::RepetSim;
-pub use separator::Separator;
+use geometry::Geometry;
+pub use nmf_filter::NmfFilter;
+pub use separator::{Inspection, Separator, Tempo};
 pub use settings::{
     Algorithm, Ft2dSettings, HpssSettings, NmfSettings, PeriodSource, RepetSettings, Settings,
     Taught,
 };
 use stft::Stft;
+pub use taught::{TemplateError, Templates};
 
 /// Input samples beyond ±this are clipped: a stray huge value must not blow up the
 /// spectra (their squares overflow `f32`) or the history buffers (+48 dBFS).
@@ -136,20 +136,12 @@ impl FrameObserver for () {
 /// The latency, in samples, of an engine built with `settings` at `sample_rate`,
 /// without building one: what a latency-changing setting will cost once applied.
 pub fn latency_of(settings: &Settings, sample_rate: f32) -> usize {
-    let n = settings::fft_size_at(settings.fft_size, sample_rate);
-    let hop = n / stft::OVERLAP;
-    let lookahead = match settings.algorithm {
-        Algorithm::Hpss if settings.hpss.low_latency => 0,
-        Algorithm::Hpss => {
-            (hpss::harmonic_frames(settings.hpss.harmonic_width_ms, sample_rate, hop) - 1) / 2
-        }
-        Algorithm::Repet | Algorithm::RepetSim => {
-            geometry::frames_of(settings.repet.lookahead_s, sample_rate, hop)
-        }
-        Algorithm::Ft2d => ft2d::lookahead_of(&settings.ft2d, sample_rate, hop),
-        Algorithm::Nmf => nmf_filter::LOOKAHEAD,
-    };
-    n + lookahead * hop
+    let geometry = Geometry::new(
+        sample_rate,
+        settings::fft_size_at(settings.fft_size, sample_rate),
+    );
+    let lookahead = (registry::entry(settings.algorithm).lookahead)(settings, &geometry);
+    geometry.fft_size + lookahead * geometry.hop
 }
 
 /// Why an engine could not be built.
@@ -188,31 +180,6 @@ impl std::error::Error for EngineError {}
 /// The most channels one engine links into one mask.
 pub const MAX_CHANNELS: usize = 8;
 
-// One per engine, built off the audio thread: its size does not matter.
-#[allow(clippy::large_enum_variant)]
-enum AnySeparator {
-    Hpss(Hpss),
-    Repet(Repet),
-    RepetSim(RepetSim),
-    Ft2d(ft2d::Ft2d),
-    Nmf(NmfFilter),
-    /// One supplied by the caller (see [`Engine::with_separator`]).
-    Custom(Box<dyn Separator>),
-}
-
-impl AnySeparator {
-    fn as_dyn(&mut self) -> &mut dyn Separator {
-        match self {
-            AnySeparator::Hpss(s) => s,
-            AnySeparator::Repet(s) => s,
-            AnySeparator::RepetSim(s) => s,
-            AnySeparator::Ft2d(s) => s,
-            AnySeparator::Nmf(s) => s,
-            AnySeparator::Custom(s) => s.as_mut(),
-        }
-    }
-}
-
 /// Streaming STFT separator over `channels` channels, for one sample rate and one
 /// set of latency-defining settings; everything is allocated in [`Engine::new`].
 pub struct Engine {
@@ -221,7 +188,9 @@ pub struct Engine {
     channels: usize,
     max_block: usize,
     stft: Stft,
-    separator: AnySeparator,
+    separator: Box<dyn Separator>,
+    /// The separator is one of the caller's ([`Engine::with_separator`]).
+    custom: bool,
     lookahead: usize,
     latency: usize,
     has_residual: bool,
@@ -302,22 +271,10 @@ impl Engine {
         let stft = Stft::new(settings::fft_size_at(settings.fft_size, sample_rate));
         let (n, hop, bins) = (stft.size, stft.hop, stft.bins());
         let has_residual = custom.is_none() && settings.stem_count() == 3;
-        let separator = match (custom, settings.algorithm) {
-            (Some(custom), _) => AnySeparator::Custom(custom),
-            (None, Algorithm::Hpss) => AnySeparator::Hpss(Hpss::new(settings.hpss, sample_rate, n)),
-            (None, Algorithm::Repet) => {
-                AnySeparator::Repet(Repet::new(settings.repet, sample_rate, n))
-            }
-            (None, Algorithm::RepetSim) => {
-                AnySeparator::RepetSim(RepetSim::new(settings.repet, sample_rate, n))
-            }
-            (None, Algorithm::Ft2d) => {
-                AnySeparator::Ft2d(ft2d::Ft2d::new(settings.ft2d, sample_rate, n))
-            }
-            (None, Algorithm::Nmf) => {
-                AnySeparator::Nmf(NmfFilter::new(settings.nmf, sample_rate, n))
-            }
-        };
+        let geometry = Geometry::new(sample_rate, n);
+        let is_custom = custom.is_some();
+        let separator = custom
+            .unwrap_or_else(|| (registry::entry(settings.algorithm).build)(&settings, &geometry));
         let mut engine = Self {
             settings,
             sample_rate,
@@ -325,6 +282,7 @@ impl Engine {
             max_block,
             stft,
             separator,
+            custom: is_custom,
             lookahead: 0,
             latency: 0,
             has_residual,
@@ -346,10 +304,10 @@ impl Engine {
             out: std::array::from_fn(|_| vec![vec![0.0; max_block]; channels]),
             out_len: 0,
         };
-        engine.lookahead = engine.separator.as_dyn().lookahead();
+        engine.lookahead = engine.separator.lookahead();
         engine.latency = n + engine.lookahead * hop;
         debug_assert!(
-            engine.custom() || engine.latency == latency_of(&engine.settings, sample_rate),
+            engine.custom || engine.latency == latency_of(&engine.settings, sample_rate),
             "latency_of disagrees with the separator"
         );
         engine.dry = vec![vec![0.0; engine.latency]; channels];
@@ -402,10 +360,6 @@ impl Engine {
         self.stft.size
     }
 
-    fn custom(&self) -> bool {
-        matches!(self.separator, AnySeparator::Custom(_))
-    }
-
     /// Whether the residual stem carries anything (it is silent otherwise).
     pub fn has_residual(&self) -> bool {
         self.has_residual
@@ -420,14 +374,7 @@ impl Engine {
         }
         if self.settings != *settings {
             self.settings = *settings;
-            match &mut self.separator {
-                AnySeparator::Hpss(h) => h.set_settings(settings.hpss),
-                AnySeparator::Repet(r) => r.set_settings(settings.repet),
-                AnySeparator::RepetSim(r) => r.set_settings(settings.repet),
-                AnySeparator::Ft2d(f) => f.set_settings(settings.ft2d),
-                AnySeparator::Nmf(f) => f.set_settings(settings.nmf),
-                AnySeparator::Custom(_) => {}
-            }
+            self.separator.update(settings);
         }
         true
     }
@@ -435,9 +382,7 @@ impl Engine {
     /// The host's tempo and time signature (or `None` when it sends none), for REPET's
     /// host-tempo period. Cheap; call it every block.
     pub fn set_tempo(&mut self, tempo: Option<Tempo>) {
-        if let AnySeparator::Repet(r) = &mut self.separator {
-            r.set_tempo(tempo);
-        }
+        self.separator.set_tempo(tempo);
     }
 
     /// Gives NMF new taught templates, already on this engine's bins (see
@@ -448,43 +393,28 @@ impl Engine {
         &mut self,
         templates: Box<Templates>,
     ) -> Result<Option<Box<Templates>>, Box<Templates>> {
-        match &mut self.separator {
-            AnySeparator::Nmf(f) => f.set_templates(templates),
-            _ => Err(templates),
-        }
+        self.separator.set_templates(templates)
     }
 
     /// Takes NMF's taught templates out (NMF then leaves everything in the background),
     /// for the caller to drop off the audio thread. Does not allocate.
     pub fn take_templates(&mut self) -> Option<Box<Templates>> {
-        match &mut self.separator {
-            AnySeparator::Nmf(f) => f.take_templates(),
-            _ => None,
-        }
+        self.separator.take_templates()
     }
 
     /// NMF's taught templates, when it has some.
     pub fn templates(&self) -> Option<&Templates> {
-        match &self.separator {
-            AnySeparator::Nmf(f) => f.templates(),
-            _ => None,
-        }
+        self.separator.inspect().templates
     }
 
     /// The repeating period REPET uses now, in seconds, and where it comes from.
     pub fn period(&self) -> Option<(f32, PeriodSource)> {
-        match &self.separator {
-            AnySeparator::Repet(r) => r.period_seconds().map(|p| (p, r.period_source())),
-            _ => None,
-        }
+        self.separator.inspect().period
     }
 
     /// REPET's beat spectrum (one value per lag step) and the lag step in seconds.
     pub fn beat_spectrum(&self) -> Option<(&[f32], f32)> {
-        match &self.separator {
-            AnySeparator::Repet(r) => Some(r.beat_spectrum()),
-            _ => None,
-        }
+        self.separator.inspect().beat_spectrum
     }
 
     /// Back to silence, as freshly built. Does not allocate.
@@ -505,7 +435,7 @@ impl Engine {
         self.since_frame = 0;
         self.frames = 0;
         self.dry_pos = 0;
-        self.separator.as_dyn().reset();
+        self.separator.reset();
     }
 
     /// Processes one block (every channel the same length, at most `max_block`);
@@ -559,7 +489,7 @@ impl Engine {
             }
         }
         if self.since_frame > 0 {
-            self.separator.as_dyn().work(self.since_frame, hop);
+            self.separator.work(self.since_frame, hop);
         }
         self.out_len = len;
     }
@@ -596,7 +526,7 @@ impl Engine {
             *m = m.sqrt();
         }
 
-        self.separator.as_dyn().push(
+        self.separator.push(
             &self.magnitude,
             &mut self.mask_foreground,
             &mut self.mask_residual,

@@ -17,9 +17,9 @@
 use std::fmt;
 
 pub use super::matrix::{Matrix, product};
-pub use crate::rng::XorShift;
 pub use super::snpa::snpa;
 use super::snpa::snpa_init;
+pub use crate::rng::XorShift;
 
 /// The β of the β-divergence the factorisation minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

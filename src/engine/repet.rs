@@ -22,21 +22,29 @@
 //! clicks, nothing is dropped, the stems still sum to the input.
 
 use super::beat_spectrum::{BeatSpectrum, PeriodTracker};
-pub use super::rolling::{Rolling, history_capacity, repeating_mask};
 use super::median::{LANES, Lanes, lower_median};
-use super::separator::Separator;
-use super::settings::{PeriodSource, RepetSettings};
+use super::rolling::lookahead_for;
+pub use super::rolling::{Rolling, history_capacity, repeating_mask};
+pub use super::separator::Tempo;
+use super::separator::{Entry, Inspection, Separator, Stems};
+use super::settings::{Algorithm, PeriodSource, RepetSettings, Settings};
+
+/// REPET in the registry. Lookahead: the Lookahead setting, rounded to hops.
+pub const ENTRY: Entry = Entry {
+    algorithm: Algorithm::Repet,
+    id: "repet",
+    name: "REPET",
+    stems: Stems {
+        files: ["foreground", "background", "residual"],
+        labels: ["Lead", "Repeating", "Residual"],
+    },
+    build: |s, g| Box::new(Repet::new(s.repet, g.sample_rate, g.fft_size)),
+    lookahead: |s, g| lookahead_for(&s.repet, g),
+};
 
 /// Values in a repeating model at most: the frame and its 31 nearest repetitions. Beyond
 /// that a median hardly changes, and its cost grows with the square of the count.
 pub const MAX_REPETITIONS: usize = 32;
-
-/// The host's musical time, for [`PeriodSource::HostTempo`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tempo {
-    pub bpm: f64,
-    pub beats_per_bar: f64,
-}
 
 pub struct Repet {
     rolling: Rolling,
@@ -140,6 +148,22 @@ impl Repet {
 impl Separator for Repet {
     fn lookahead(&self) -> usize {
         self.rolling.lookahead
+    }
+
+    fn update(&mut self, settings: &Settings) {
+        self.set_settings(settings.repet);
+    }
+
+    fn set_tempo(&mut self, tempo: Option<Tempo>) {
+        Repet::set_tempo(self, tempo);
+    }
+
+    fn inspect(&self) -> Inspection<'_> {
+        Inspection {
+            period: self.period_seconds().map(|p| (p, self.period_source())),
+            beat_spectrum: Some(self.beat_spectrum()),
+            templates: None,
+        }
     }
 
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {

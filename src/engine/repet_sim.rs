@@ -20,8 +20,22 @@ use super::history::{FrameHistory, analysis_decimation};
 use super::kernels::dot;
 use super::median::{LANES, Lanes, lower_median};
 use super::rolling::Rolling;
-use super::separator::Separator;
-use super::settings::{MAX_NEIGHBOURS, RepetSettings};
+use super::rolling::lookahead_for;
+use super::separator::{Entry, Separator, Stems};
+use super::settings::{Algorithm, MAX_NEIGHBOURS, RepetSettings, Settings};
+
+/// REPET-SIM in the registry. Lookahead: the Lookahead setting, rounded to hops.
+pub const ENTRY: Entry = Entry {
+    algorithm: Algorithm::RepetSim,
+    id: "repet-sim",
+    name: "REPET-SIM",
+    stems: Stems {
+        files: ["foreground", "background", "residual"],
+        labels: ["Lead", "Repeating", "Residual"],
+    },
+    build: |s, g| Box::new(RepetSim::new(s.repet, g.sample_rate, g.fft_size)),
+    lookahead: |s, g| lookahead_for(&s.repet, g),
+};
 
 pub struct RepetSim {
     rolling: Rolling,
@@ -140,6 +154,10 @@ fn similarity(history: &FrameHistory, masked: usize, t: usize, spacing: usize) -
 impl Separator for RepetSim {
     fn lookahead(&self) -> usize {
         self.rolling.lookahead
+    }
+
+    fn update(&mut self, settings: &Settings) {
+        self.set_settings(settings.repet);
     }
 
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {

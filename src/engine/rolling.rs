@@ -2,7 +2,7 @@
 //! settings (the buffer length and lookahead fixed at construction: they size the
 //! buffer and set the latency), the frames heard so far, and the repeating mask.
 
-use super::geometry::{frames_of, high_pass_bins};
+use super::geometry::{Geometry, frames_of, high_pass_bins};
 use super::history::FrameHistory;
 use super::settings::RepetSettings;
 
@@ -54,6 +54,12 @@ pub struct Rolling {
     pub history: FrameHistory,
 }
 
+/// The lookahead, in hops, of REPET and REPET-SIM with `settings`: the Lookahead,
+/// rounded to hops.
+pub fn lookahead_for(settings: &RepetSettings, geometry: &Geometry) -> usize {
+    geometry.frames(settings.lookahead_s)
+}
+
 impl Rolling {
     pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
         let hop = fft_size / super::stft::OVERLAP;
@@ -63,7 +69,7 @@ impl Rolling {
             sample_rate,
             fft_size,
             hop,
-            lookahead: frames_of(settings.lookahead_s, sample_rate, hop),
+            lookahead: lookahead_for(&settings, &Geometry::new(sample_rate, fft_size)),
             settings,
             history: FrameHistory::new(bins, history_capacity(&settings, sample_rate, hop)),
         }

@@ -1,4 +1,10 @@
-//! The interface between the streaming STFT and the algorithms.
+//! The interface between the streaming STFT and the algorithms: the [`Separator`]
+//! trait every algorithm implements, and the [`Entry`] by which it joins the registry
+//! (`engine/registry.rs`), as a resampler joins rubato.
+
+use super::geometry::Geometry;
+use super::settings::{Algorithm, PeriodSource, Settings};
+use super::taught::Templates;
 
 /// A per-frame separator: it sees one magnitude frame per hop and returns the
 /// masks of the frame [`Separator::lookahead`] hops back. It owns its history.
@@ -24,4 +30,75 @@ pub trait Separator: Send {
 
     /// Forgets all history, as if the stream started again with silence before it.
     fn reset(&mut self);
+
+    /// Takes new settings that the settings table does not mark as needing a new
+    /// engine (`Spec::rebuilds`), on the audio thread: without allocating.
+    fn update(&mut self, _settings: &Settings) {}
+
+    /// The host's tempo and time signature, every block (`None` when it sends none).
+    fn set_tempo(&mut self, _tempo: Option<Tempo>) {}
+
+    /// What the editor can show of the separator's state.
+    fn inspect(&self) -> Inspection<'_> {
+        Inspection::default()
+    }
+
+    /// Taught templates, already on this analysis's bins; hands back the ones they
+    /// replace, or the templates themselves when the separator takes none. Does not
+    /// allocate (the caller drops what comes back off the audio thread).
+    fn set_templates(
+        &mut self,
+        templates: Box<Templates>,
+    ) -> Result<Option<Box<Templates>>, Box<Templates>> {
+        Err(templates)
+    }
+
+    /// Takes the taught templates out, for the caller to drop off the audio thread.
+    fn take_templates(&mut self) -> Option<Box<Templates>> {
+        None
+    }
+}
+
+/// The host's musical time, for [`PeriodSource::HostTempo`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tempo {
+    pub bpm: f64,
+    pub beats_per_bar: f64,
+}
+
+/// What a separator shows the editor; each part is there when the separator has it.
+#[derive(Default)]
+pub struct Inspection<'a> {
+    /// The repeating period in use, in seconds, and where it comes from.
+    pub period: Option<(f32, PeriodSource)>,
+    /// The beat spectrum (one value per lag step) and the lag step in seconds.
+    pub beat_spectrum: Option<(&'a [f32], f32)>,
+    /// The taught templates.
+    pub templates: Option<&'a Templates>,
+}
+
+/// The names of an algorithm's stems, in output order (foreground, background,
+/// residual): one table for file names, ports, meters and the editor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stems {
+    /// In file names (`NAME.<stem>.wav`) and on the command line.
+    pub files: [&'static str; 3],
+    /// What the editor and the meters call them.
+    pub labels: [&'static str; 3],
+}
+
+/// An algorithm as the registry knows it: how to build its separator and what it
+/// costs, without building one.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    pub algorithm: Algorithm,
+    /// Stable: saved states and automation hold it.
+    pub id: &'static str,
+    /// Shown to users and accepted by `--algorithm` (case-insensitive).
+    pub name: &'static str,
+    pub stems: Stems,
+    /// Allocates everything the separator needs (called off the audio thread).
+    pub build: fn(&Settings, &Geometry) -> Box<dyn Separator>,
+    /// The lookahead, in hops, that `build` would give.
+    pub lookahead: fn(&Settings, &Geometry) -> usize,
 }

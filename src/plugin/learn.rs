@@ -20,11 +20,11 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::Task;
 use crate::engine::{Engine, FrameObserver, FrameView};
+use crate::templates::{Delivery, lock};
 pub use crate::templates::{
     LearnJob, MAX_LEARN_FRAMES, MAX_LEARN_SECONDS, MIN_LEARN_SECONDS, SharedTemplates, Status,
     StoredTemplates, TemplateStore,
 };
-use crate::templates::{Delivery, lock};
 
 /// Gets `engine` ready for Learn, off the audio thread: gives it the stored templates
 /// and, for NMF, makes the capture ring (its background end goes to the store). The

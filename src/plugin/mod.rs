@@ -21,10 +21,10 @@ use nice_plug_egui::EguiEditorState;
 use nice_plug_egui::RepaintNotifier;
 use ringbuf::HeapCons;
 
-use crate::feed::{Column, Feed, Publisher};
 use crate::engine::{Algorithm, Engine, Settings, Stem, Tempo};
-use learn::{LearnJob, Learner};
+use crate::feed::{Column, Feed, Publisher};
 use crate::params::{self, UnweaveParams};
+use learn::{LearnJob, Learner};
 use swap::{BuildJob, Follow, Handover, Retired, Switcher};
 
 /// The plugin's background tasks.

@@ -195,30 +195,42 @@ impl Switcher {
     }
 
     /// The longest latency any settings have at `sample_rate`: what the history holds.
+    /// Each setting that can need a new engine is taken at whichever end of its range
+    /// gives the longer latency, for every algorithm.
     pub fn longest_latency(sample_rate: f32) -> usize {
-        use crate::engine::settings::{FFT_SIZES, SPECS};
-        let max_of = |id: &str| match SPECS.iter().find(|s| s.id == id).map(|s| s.kind) {
-            Some(crate::engine::settings::Kind::Float { max, .. }) => max,
-            _ => 0.0,
+        use crate::engine::settings::{Kind, Rebuild, SPECS};
+        let longest = |s: &Settings| {
+            Algorithm::ALL
+                .iter()
+                .map(|&algorithm| latency_of(&Settings { algorithm, ..*s }, sample_rate))
+                .max()
+                .unwrap_or(0)
         };
-        let mut s = Settings {
-            fft_size: FFT_SIZES[FFT_SIZES.len() - 1],
-            ..Settings::default()
-        };
-        s.hpss.harmonic_width_ms = max_of("harmonic_width");
-        s.repet.lookahead_s = max_of("lookahead");
-        s.ft2d.patch_s = max_of("patch_length");
-        Algorithm::ALL
-            .iter()
-            .map(|&algorithm| latency_of(&Settings { algorithm, ..s }, sample_rate))
-            .max()
-            .unwrap_or(0)
+        let mut s = Settings::default();
+        for spec in SPECS.iter().filter(|spec| spec.rebuilds != Rebuild::Never) {
+            let ends = match spec.kind {
+                Kind::Float { min, max } => [min, max],
+                Kind::Integer { min, max } => [min as f32, max as f32],
+                Kind::Switch => [0.0, 1.0],
+                Kind::Choice { ids, .. } => [0.0, (ids.len() - 1) as f32],
+                Kind::Steps { values, .. } => [values[0], values[values.len() - 1]],
+            };
+            let at = ends.map(|v| {
+                let mut t = s;
+                (spec.set)(&mut t, v);
+                (longest(&t), t)
+            });
+            s = if at[1].0 >= at[0].0 { at[1].1 } else { at[0].1 };
+        }
+        longest(&s)
     }
 
     /// Sizes everything for an activation; any build in flight is forgotten.
     pub fn activate(&mut self, engine: &Engine) {
         self.generation += 1;
-        self.handover.wanted.store(self.generation, Ordering::Release);
+        self.handover
+            .wanted
+            .store(self.generation, Ordering::Release);
         drop(self.handover.take());
         self.requested = None;
         self.incoming = None;
@@ -273,7 +285,11 @@ impl Switcher {
     /// Applies `settings` live where the engine that will play can take them, and
     /// otherwise says what to build. Takes over an engine the background thread has
     /// finished, handing back one it replaces.
-    pub fn follow(&mut self, settings: &Settings, engine: &mut Engine) -> (Follow, Option<Retired>) {
+    pub fn follow(
+        &mut self,
+        settings: &Settings,
+        engine: &mut Engine,
+    ) -> (Follow, Option<Retired>) {
         let mut retired = None;
         if let Some(prepared) = self.handover.take() {
             let shell = |prepared| Retired {
@@ -315,7 +331,9 @@ impl Switcher {
             (None, None) if live => Follow::Done,
             _ => {
                 self.generation += 1;
-                self.handover.wanted.store(self.generation, Ordering::Release);
+                self.handover
+                    .wanted
+                    .store(self.generation, Ordering::Release);
                 self.requested = Some(*settings);
                 self.requested_at = self.written;
                 Follow::Build(BuildJob {
@@ -338,7 +356,8 @@ impl Switcher {
     /// Where an engine arriving now starts: as far back as the history reaches.
     fn prime_from(&self) -> u64 {
         let cap = self.history.first().map_or(0, Vec::len);
-        self.written.saturating_sub(cap.saturating_sub(self.max_block) as u64)
+        self.written
+            .saturating_sub(cap.saturating_sub(self.max_block) as u64)
     }
 
     /// The incoming engine, for what the plugin tells every engine (the host's tempo).

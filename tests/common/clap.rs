@@ -165,7 +165,11 @@ impl Hosted {
 
     /// Activates, sends `events` (normalised values) with the first block, renders
     /// `input` (stereo) in blocks of varying size, returns the four output ports.
-    pub fn render(&mut self, input: &[Vec<f32>; 2], events: &[(ClapId, f64)]) -> Vec<[Vec<f32>; 2]> {
+    pub fn render(
+        &mut self,
+        input: &[Vec<f32>; 2],
+        events: &[(ClapId, f64)],
+    ) -> Vec<[Vec<f32>; 2]> {
         self.render_with(input, &mut |block| {
             if block == 0 {
                 events.to_vec()
@@ -278,7 +282,6 @@ pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
-
 
 /// A xorshift generator's next value in `[0, 1)`.
 pub fn uniform(state: &mut u64) -> f64 {

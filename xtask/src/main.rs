@@ -177,12 +177,22 @@ fn host_python() -> Result<PathBuf> {
         .status()?
         .success()
         && Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(HOST_PACKAGES)
             .status()?
             .success();
     if !ok {
-        return Err(anyhow_msg(&format!("could not install {wanted} into {}", venv.display())).into());
+        return Err(anyhow_msg(&format!(
+            "could not install {wanted} into {}",
+            venv.display()
+        ))
+        .into());
     }
     std::fs::write(&ready, wanted)?;
     Ok(python)

@@ -36,10 +36,24 @@ use rustfft::{Fft, FftPlanner};
 
 mod repeats;
 
-use crate::engine::separator::Separator;
-use repeats::Repeats;
 use crate::engine::geometry::{frames_of, high_pass_bins};
-use crate::engine::settings::Ft2dSettings;
+use crate::engine::separator::{Entry, Separator, Stems};
+use crate::engine::settings::{Algorithm, Ft2dSettings, Settings};
+use repeats::Repeats;
+
+/// 2DFT in the registry. Lookahead: half the patch, plus the hops a transform is
+/// spread over ([`lookahead_of`]).
+pub const ENTRY: Entry = Entry {
+    algorithm: Algorithm::Ft2d,
+    id: "2dft",
+    name: "2DFT",
+    stems: Stems {
+        files: ["foreground", "background", "residual"],
+        labels: ["Lead", "Repeating", "Residual"],
+    },
+    build: |s, g| Box::new(Ft2d::new(s.ft2d, g.sample_rate, g.fft_size)),
+    lookahead: |s, g| lookahead_of(&s.ft2d, g.sample_rate, g.hop),
+};
 
 /// Seconds between two patch transforms: each one models this much audio.
 pub const UPDATE_SECONDS: f32 = 0.5;
@@ -448,6 +462,10 @@ impl Ft2d {
 impl Separator for Ft2d {
     fn lookahead(&self) -> usize {
         self.lookahead
+    }
+
+    fn update(&mut self, settings: &Settings) {
+        self.set_settings(settings.ft2d);
     }
 
     fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {

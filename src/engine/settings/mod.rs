@@ -2,7 +2,6 @@
 //! (milliseconds, hertz), with one table of names and ranges that the command
 //! line (`--set NAME=VALUE`) and the plugin's parameters both use.
 
-
 /// Which separator runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Algorithm {
@@ -29,36 +28,9 @@ impl Algorithm {
         Algorithm::Nmf,
     ];
 
-    /// The name shown to users and accepted by `--algorithm` (case-insensitive).
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Hpss => "HPSS",
-            Algorithm::Repet => "REPET",
-            Algorithm::RepetSim => "REPET-SIM",
-            Algorithm::Ft2d => "2DFT",
-            Algorithm::Nmf => "NMF",
-        }
-    }
-
-    /// Stem names in output order: foreground, background, then residual when there is one.
-    pub fn stem_names(self) -> [&'static str; 3] {
-        match self {
-            Algorithm::Hpss => ["percussive", "harmonic", "residual"],
-            Algorithm::Repet | Algorithm::RepetSim | Algorithm::Ft2d | Algorithm::Nmf => {
-                ["foreground", "background", "residual"]
-            }
-        }
-    }
-
     /// Whether this is one of the rolling-buffer separators (REPET, REPET-SIM).
     pub fn is_repet(self) -> bool {
         matches!(self, Algorithm::Repet | Algorithm::RepetSim)
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -90,6 +62,10 @@ pub fn fft_size_at(fft_size: usize, sample_rate: f32) -> usize {
     }
     n
 }
+
+/// The longest harmonic median, in milliseconds; HPSS sizes its buffers for it so
+/// that the width can change while audio runs.
+pub const MAX_HARMONIC_WIDTH_MS: f32 = 1000.0;
 
 /// Settings of the median-filter HPSS separator.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -347,7 +323,7 @@ mod tests {
             // Every default, written out and parsed back, is accepted and unchanged.
             let v = d.get(spec.id);
             let text = match spec.kind {
-                Kind::Choice(names) => names[v as usize].to_string(),
+                Kind::Choice { ids, .. } => ids[v as usize].to_string(),
                 Kind::Switch => if v > 0.5 { "on" } else { "off" }.to_string(),
                 _ => format!("{v}"),
             };
@@ -376,7 +352,10 @@ mod tests {
         let low = with(&|s| s.hpss.low_latency = true);
         let mut wider = low;
         wider.hpss.harmonic_width_ms = 200.0;
-        assert!(!low.needs_rebuild(&wider), "a causal median changes width live");
+        assert!(
+            !low.needs_rebuild(&wider),
+            "a causal median changes width live"
+        );
         let residual = with(&|s| s.hpss.separation = 2.0);
         let mut more = residual;
         more.hpss.separation = 3.0;
@@ -384,7 +363,10 @@ mod tests {
         let repet = with(&|s| s.algorithm = Algorithm::Repet);
         assert!(hpss.needs_rebuild(&repet));
         for (rebuilds, change) in [
-            (true, &(|s: &mut Settings| s.repet.lookahead_s = 2.0) as &dyn Fn(&mut Settings)),
+            (
+                true,
+                &(|s: &mut Settings| s.repet.lookahead_s = 2.0) as &dyn Fn(&mut Settings),
+            ),
             (true, &|s: &mut Settings| s.repet.buffer_s = 12.0),
             (false, &|s: &mut Settings| s.repet.high_pass_hz = 200.0),
             (false, &|s: &mut Settings| s.ft2d.patch_s = 5.0),

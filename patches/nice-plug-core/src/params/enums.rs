@@ -418,6 +418,38 @@ impl<T: Enum + PartialEq + 'static> EnumParam<T> {
 }
 
 impl EnumParamInner {
+    // UNWEAVE: an enum parameter whose variants come from a table rather than a Rust
+    // `enum` (a plugin that generates its parameters from one settings table). It is
+    // what `EnumParam::new` builds, so hosts see the same list parameter.
+    /// Build an enum parameter from its variants' names and, optionally, their stable ids
+    /// (as long as `variants`). `default` is an index into `variants`.
+    pub fn new(
+        name: impl Into<String>,
+        default: usize,
+        variants: &'static [&'static str],
+        ids: Option<&'static [&'static str]>,
+    ) -> Self {
+        assert!(!variants.is_empty() && default < variants.len());
+        assert!(ids.map_or(true, |ids| ids.len() == variants.len()));
+        Self {
+            inner: IntParam::new(
+                name,
+                default as i32,
+                IntRange::Linear {
+                    min: 0,
+                    max: variants.len() as i32 - 1,
+                },
+            ),
+            variants,
+            ids,
+        }
+    }
+
+    /// The names of the variants, in the order of their indices.
+    pub fn variants(&self) -> &'static [&'static str] {
+        self.variants
+    }
+
     /// Get the number of variants for this enum.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
