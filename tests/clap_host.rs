@@ -272,10 +272,11 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
                             &[input[0][..300].to_vec(), input[1][..300].to_vec()],
                             &structural,
                         );
-                        let mut rng =
-                            0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64);
+                        let mut rng = XorShift::new(
+                            0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64),
+                        );
                         let out = host.render_with(&input, &mut |_| {
-                            ids.iter().map(|id| (*id, uniform(&mut rng))).collect()
+                            ids.iter().map(|id| (*id, rng.uniform_f64())).collect()
                         });
                         assert_bounded(&out, &path);
                     }
@@ -327,9 +328,10 @@ fn repet_repet_sim_and_2dft_run_under_the_allocation_checker_with_automation_eve
                             &[input[0][..300].to_vec(), input[1][..300].to_vec()],
                             &structural,
                         );
-                        let mut rng =
-                            0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64);
-                        let mut next = move || xorshift(&mut rng);
+                        let mut rng = XorShift::new(
+                            0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64),
+                        );
+                        let mut next = move || rng.next_u64();
                         let out = host.render_with(&input, &mut |_| {
                             let mut events: Vec<(ClapId, f64)> = float_ids
                                 .iter()
@@ -521,7 +523,7 @@ fn every_parameter_automated_at_once_every_block_stays_bounded() {
             let (_entry, mut host) = load(&path);
             host.blocks = vec![64, 1, 300, 512, 7, 128];
             let specs = parameter_specs(&host);
-            let mut state = 0x1234_5678_9ABC_DEF1u64;
+            let mut state = XorShift::new(0x1234_5678_9ABC_DEF1);
             // Each render activates afresh, so the structural values the last one
             // left (algorithm, FFT size, buffer, lookahead) build the next engine.
             for _ in 0..6 {
@@ -554,7 +556,7 @@ fn automating_balance_levels_and_bypass_every_block_never_clicks() {
                 .collect();
             assert_eq!(specs.len(), names.len());
             let still = host.render(&input, &[]);
-            let mut state = 0x0DDB_1A5E_5BAD_5EEDu64;
+            let mut state = XorShift::new(0x0DDB_1A5E_5BAD_5EED);
             let moving = host.render_with(&input, &mut |_| random_events(&specs, &mut state));
             let settled = host.latency() as usize + 4096;
             for c in 0..2 {

@@ -133,7 +133,7 @@ fn nmf_learns_when_learn_is_switched_and_keeps_its_templates_in_the_state() {
             let automated =
                 ["Templates", "Free templates", "Iterations", "Taught stem"].map(|n| live.param(n));
             let specs = parameter_specs(&live);
-            let mut seed = 0xFEED_5EEDu64;
+            let mut seed = XorShift::new(0xFEED_5EED);
             let mut automation = |_| {
                 random_events(&specs, &mut seed)
                     .into_iter()

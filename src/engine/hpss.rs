@@ -303,3 +303,77 @@ impl Separator for Hpss {
         self.clear_windows();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::separator::Separator;
+
+    const RATE: f32 = 8_000.0;
+    const SIZE: usize = 512;
+    const BINS: usize = SIZE / 2 + 1;
+
+    /// The foreground masks of `frames`, each aligned with its frame.
+    fn masks(hpss: &mut Hpss, frames: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let lookahead = hpss.lookahead();
+        let silence = vec![0.0; BINS];
+        let mut out = Vec::new();
+        for (i, frame) in frames
+            .iter()
+            .chain(std::iter::repeat_n(&silence, lookahead))
+            .enumerate()
+        {
+            let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+            hpss.push(frame, &mut fg, &mut res);
+            if i >= lookahead {
+                out.push(fg);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_steady_tone_is_harmonic_and_a_click_is_percussive() {
+        for low_latency in [false, true] {
+            let settings = HpssSettings {
+                low_latency,
+                ..HpssSettings::default()
+            };
+            let mut hpss = Hpss::new(settings, RATE, SIZE);
+            let mut frames = vec![vec![0.0; BINS]; 80];
+            for frame in &mut frames {
+                frame[40] = 1.0;
+            }
+            frames[50].fill(1.0);
+            let masks = masks(&mut hpss, &frames);
+            assert!(masks[60][40] < 0.01, "the tone: {}", masks[60][40]);
+            assert!(masks[50][120] > 0.99, "the click: {}", masks[50][120]);
+        }
+    }
+
+    #[test]
+    fn lookahead_is_half_the_harmonic_median_or_none_when_causal() {
+        let geometry = Geometry::new(RATE, SIZE);
+        let centred = HpssSettings::default();
+        let width = harmonic_frames(centred.harmonic_width_ms, RATE, geometry.hop);
+        assert_eq!(Hpss::new(centred, RATE, SIZE).lookahead(), (width - 1) / 2);
+        assert_eq!(lookahead_for(&centred, &geometry), (width - 1) / 2);
+        let causal = HpssSettings {
+            low_latency: true,
+            ..centred
+        };
+        assert_eq!(Hpss::new(causal, RATE, SIZE).lookahead(), 0);
+        assert_eq!(lookahead_for(&causal, &geometry), 0);
+    }
+
+    #[test]
+    fn masks_stay_in_range_on_silence_and_huge_values() {
+        let mut hpss = Hpss::new(HpssSettings::default(), RATE, SIZE);
+        let mut frames = vec![vec![0.0; BINS]; 20];
+        frames[5].fill(1e30);
+        frames[6][3] = f32::MIN_POSITIVE;
+        for mask in masks(&mut hpss, &frames) {
+            assert!(mask.iter().all(|m| (0.0..=1.0).contains(m)));
+        }
+    }
+}

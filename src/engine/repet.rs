@@ -228,3 +228,94 @@ impl Separator for Repet {
         self.periods.fill(f64::NAN);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::XorShift;
+
+    const RATE: f32 = 8_000.0;
+    const SIZE: usize = 512;
+    const BINS: usize = SIZE / 2 + 1;
+    /// 40 frames of 16 ms: a 0.64 s loop.
+    const PERIOD: usize = 40;
+
+    /// A loop of random spectra, `PERIOD` frames long, repeated for `frames`.
+    fn loop_frames(frames: usize) -> Vec<Vec<f32>> {
+        let mut random = XorShift::new(11);
+        let bar: Vec<Vec<f32>> = (0..PERIOD)
+            .map(|_| (0..BINS).map(|_| random.uniform()).collect())
+            .collect();
+        (0..frames).map(|i| bar[i % PERIOD].clone()).collect()
+    }
+
+    fn settings() -> RepetSettings {
+        RepetSettings {
+            buffer_s: 12.0,
+            min_period_s: 0.3,
+            max_period_s: 3.0,
+            high_pass_hz: 0.0,
+            ..RepetSettings::default()
+        }
+    }
+
+    #[test]
+    fn tracks_the_period_of_a_loop() {
+        let mut repet = Repet::new(settings(), RATE, SIZE);
+        let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+        for frame in loop_frames(12 * PERIOD) {
+            repet.push(&frame, &mut fg, &mut res);
+        }
+        let expected = (PERIOD * SIZE / 4) as f32 / RATE;
+        let period = repet.period_seconds().expect("a period");
+        assert!(
+            (period / expected - 1.0).abs() < 0.02,
+            "{period} s, not {expected} s"
+        );
+        assert_eq!(repet.period_source(), PeriodSource::Auto);
+    }
+
+    #[test]
+    fn what_repeats_is_background_and_what_does_not_is_foreground() {
+        let mut repet = Repet::new(settings(), RATE, SIZE);
+        let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+        let mut frames = loop_frames(12 * PERIOD);
+        // A lead note in one frame of the last loop, not heard before.
+        let lead = 12 * PERIOD - 10;
+        frames[lead][100] += 20.0;
+        let (mut repeating, mut count) = (0.0, 0);
+        for (i, frame) in frames.iter().enumerate() {
+            repet.push(frame, &mut fg, &mut res);
+            if i >= 8 * PERIOD && i != lead {
+                repeating += fg.iter().sum::<f32>() / BINS as f32;
+                count += 1;
+            }
+            if i == lead {
+                assert!(fg[100] > 0.9, "the lead: {}", fg[100]);
+            }
+        }
+        let repeating = repeating / count as f32;
+        assert!(
+            repeating < 0.05,
+            "the loop leaks {repeating} into the foreground"
+        );
+    }
+
+    #[test]
+    fn a_manual_period_is_used_as_set() {
+        let settings = RepetSettings {
+            period_source: PeriodSource::Manual,
+            manual_period_ms: 1000.0,
+            ..settings()
+        };
+        let mut repet = Repet::new(settings, RATE, SIZE);
+        let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+        for frame in loop_frames(4 * PERIOD) {
+            repet.push(&frame, &mut fg, &mut res);
+        }
+        let hop_s = (SIZE / 4) as f32 / RATE;
+        let period = repet.period_seconds().expect("a period");
+        assert!((period - 1.0).abs() <= hop_s, "{period}");
+        assert_eq!(repet.period_source(), PeriodSource::Manual);
+    }
+}

@@ -183,3 +183,68 @@ impl Separator for RepetSim {
         self.rolling.history.reset();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::XorShift;
+
+    const RATE: f32 = 8_000.0;
+    const SIZE: usize = 512;
+    const BINS: usize = SIZE / 2 + 1;
+    const PERIOD: usize = 40;
+
+    #[test]
+    fn frames_heard_before_are_background_and_a_new_one_is_foreground() {
+        let settings = RepetSettings {
+            buffer_s: 12.0,
+            neighbours: 5,
+            min_spacing_s: 0.5,
+            high_pass_hz: 0.0,
+            ..RepetSettings::default()
+        };
+        let mut sim = RepetSim::new(settings, RATE, SIZE);
+        let mut random = XorShift::new(13);
+        let bar: Vec<Vec<f32>> = (0..PERIOD)
+            .map(|_| (0..BINS).map(|_| random.uniform()).collect())
+            .collect();
+        let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+        let frames = 12 * PERIOD;
+        let lead = frames - 10;
+        let (mut repeating, mut count) = (0.0, 0);
+        for i in 0..frames {
+            let mut frame = bar[i % PERIOD].clone();
+            if i == lead {
+                frame[100] += 20.0;
+            }
+            sim.push(&frame, &mut fg, &mut res);
+            if i == lead {
+                assert!(fg[100] > 0.9, "the lead: {}", fg[100]);
+            } else if i >= 8 * PERIOD {
+                repeating += fg.iter().sum::<f32>() / BINS as f32;
+                count += 1;
+            }
+        }
+        let repeating = repeating / count as f32;
+        assert!(
+            repeating < 0.05,
+            "the loop leaks {repeating} into the foreground"
+        );
+    }
+
+    #[test]
+    fn neighbours_are_clamped_to_what_the_buffers_hold() {
+        let settings = RepetSettings {
+            neighbours: 10 * MAX_NEIGHBOURS,
+            ..RepetSettings::default()
+        };
+        let mut sim = RepetSim::new(RepetSettings::default(), RATE, SIZE);
+        sim.set_settings(settings);
+        let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
+        for i in 0..200 {
+            let frame = vec![(i % 7) as f32; BINS];
+            sim.push(&frame, &mut fg, &mut res);
+            assert!(fg.iter().all(|m| (0.0..=1.0).contains(m)));
+        }
+    }
+}

@@ -85,3 +85,48 @@ impl Stft {
             .expect("buffers are sized by this struct");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::XorShift;
+
+    #[test]
+    fn analysis_and_synthesis_windows_overlap_add_to_one() {
+        for size in [512, 2048] {
+            let stft = Stft::new(size);
+            for n in 0..stft.hop {
+                let sum: f32 = (0..OVERLAP)
+                    .map(|k| stft.window[n + k * stft.hop] * stft.synthesis[n + k * stft.hop])
+                    .sum();
+                // The synthesis window carries the FFT's 1/N.
+                assert!(
+                    (sum * size as f32 - 1.0).abs() < 1e-5,
+                    "size {size}, n {n}: {sum}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_inverse_undoes_the_forward_transform_but_for_its_size() {
+        let mut stft = Stft::new(1024);
+        let mut random = XorShift::new(5);
+        let x: Vec<f32> = (0..1024).map(|_| random.uniform() - 0.5).collect();
+        let mut time = x.clone();
+        let mut spectrum = vec![Complex::default(); stft.bins()];
+        stft.forward(&mut time, &mut spectrum);
+        stft.inverse(&mut spectrum, &mut time);
+        for (y, x) in time.iter().zip(&x) {
+            assert!((y / 1024.0 - x).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn the_window_is_the_periodic_hann() {
+        let w = hann(8);
+        assert_eq!(w[0], 0.0);
+        assert!((w[4] - 1.0).abs() < 1e-6);
+        assert!((w[2] - 0.5).abs() < 1e-6 && (w[6] - 0.5).abs() < 1e-6);
+    }
+}

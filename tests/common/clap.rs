@@ -12,6 +12,7 @@ use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
 use clack_host::utils::ClapId;
+pub use unweave::rng::XorShift;
 
 pub struct HostShared {
     pub restart: AtomicBool,
@@ -283,19 +284,6 @@ pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// A xorshift generator's next value in `[0, 1)`.
-pub fn uniform(state: &mut u64) -> f64 {
-    (xorshift(state) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// The next value of a xorshift64 generator.
-pub fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// Every parameter's id, whether it is stepped, and its range in host values.
 pub fn parameter_specs(host: &Hosted) -> Vec<(ClapId, bool, f64, f64)> {
     host.params
@@ -308,11 +296,14 @@ pub fn parameter_specs(host: &Hosted) -> Vec<(ClapId, bool, f64, f64)> {
 }
 
 /// Random values for the given parameters at once, in range, whole for stepped ones.
-pub fn random_events(specs: &[(ClapId, bool, f64, f64)], state: &mut u64) -> Vec<(ClapId, f64)> {
+pub fn random_events(
+    specs: &[(ClapId, bool, f64, f64)],
+    random: &mut XorShift,
+) -> Vec<(ClapId, f64)> {
     specs
         .iter()
         .map(|&(id, stepped, min, max)| {
-            let v = min + uniform(state) * (max - min);
+            let v = min + random.uniform_f64() * (max - min);
             (id, if stepped { v.round() } else { v })
         })
         .collect()
