@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use unweave::engine::{Algorithm, Engine, PeriodSource, Settings, Tempo};
+use unweave::engine::{Algorithm, Engine, PeriodSource, Settings, Stem, Tempo};
 
 const SR: f32 = 44_100.0;
 
@@ -259,4 +259,133 @@ fn repet_and_repet_sim_reach_the_nussl_figures_on_the_corpus() {
     }
     eprintln!("{report}");
     assert!(failures.is_empty(), "below target: {failures:?}\n{report}");
+}
+
+/// Issue #16's trap, kept to be fixed: today the tracker takes the drums' bar (or 3 or 5
+/// bars) for most of the clip. A tracker that judged the whole mix on log-frequency
+/// bands (magnitude, not power) passed it, but then favoured multiples of a fractional
+/// period that fall nearer whole frames in `period_is_found_within_half_a_percent...`
+/// (sample-exact repeats compare better when the frames line up).
+#[test]
+#[ignore = "issue #16: the period tracker takes a part's period, not the whole mix's"]
+fn the_period_is_that_of_the_whole_mix_not_of_a_part() {
+    // Drums every bar, chords every two, bass every four: the whole mix repeats every
+    // four bars, a whole number of hops (500) and a fraction of one.
+    for (bar, seed) in [(500.0 * 512.0 / 44_100.0 / 4.0, 31), (1.3, 32)] {
+        let len = 30 * SR as usize;
+        let (band, lead) = layered_loop(len, SR, bar, seed);
+        let mix: Vec<f32> = band.iter().zip(&lead).map(|(a, b)| a + b).collect();
+        let other: Vec<f32> = band.iter().zip(&lead).map(|(a, b)| 0.8 * a + b).collect();
+        let period = 4.0 * bar;
+        let track = tracked_periods(&[mix, other], repet());
+        let report: Vec<String> = track
+            .iter()
+            .map(|(t, p)| format!("{t:.1}:{:.3}", p.unwrap_or(0.0)))
+            .collect();
+        eprintln!("bar {bar}: {}", report.join(" "));
+        for (t, p) in track.iter().filter(|(t, _)| *t >= 2.0 * period) {
+            let p = p.unwrap_or_else(|| panic!("bar {bar}: no period at {t} s")) as f64;
+            let error = (p - period).abs() / period;
+            assert!(
+                error < 0.005,
+                "bar {bar}: {p:.3} s at {t} s, not {period:.3} s ({:.2} %)",
+                error * 100.0
+            );
+        }
+    }
+}
+
+/// Background and foreground SDR of a mono mix of `background + lead`, over the music
+/// (which starts `before` samples into the stream and is followed by `after` of silence).
+fn separated(
+    settings: Settings,
+    background: &[f32],
+    lead: &[f32],
+    (before, after): (usize, usize),
+) -> (f64, f64) {
+    let mix: Vec<f32> = std::iter::repeat_n(0.0, before)
+        .chain(background.iter().zip(lead).map(|(b, l)| b + l))
+        .chain(std::iter::repeat_n(0.0, after))
+        .collect();
+    let mut engine = Engine::new(settings, SR, 1, 512).unwrap();
+    let latency = engine.latency();
+    let out = run_fixed(&mut engine, &[mix], 512, latency);
+    let music = latency + before..latency + before + background.len();
+    (
+        unweave::metrics::sdr(
+            background,
+            &out[Stem::Background as usize][0][music.clone()],
+        ),
+        unweave::metrics::sdr(lead, &out[Stem::Foreground as usize][0][music]),
+    )
+}
+
+/// Repetitions that would lie in silence (after the music, before it, a stopped
+/// transport) are not repetitions: music with silence around it separates as the
+/// music alone, with lookahead or without.
+#[test]
+fn silence_around_the_music_is_not_part_of_what_repeats() {
+    let len = 14 * SR as usize;
+    let (background, lead) = loop_and_lead(len, SR, 2.1, 41);
+    let (before, after) = (3 * SR as usize, 6 * SR as usize);
+    for lookahead_s in [0.0, 4.0] {
+        let settings = Settings {
+            repet: unweave::engine::RepetSettings {
+                lookahead_s,
+                ..Default::default()
+            },
+            ..repet()
+        };
+        let alone = separated(settings, &background, &lead, (0, 0));
+        let padded = separated(settings, &background, &lead, (before, after));
+        eprintln!(
+            "REPET lookahead {lookahead_s} s: music alone {:.2} / {:.2}, with 3 s of silence \
+             before and 6 s after {:.2} / {:.2}",
+            alone.0, alone.1, padded.0, padded.1
+        );
+        assert!(
+            padded.0 > alone.0 - 0.2 && padded.1 > alone.1 - 0.2,
+            "lookahead {lookahead_s}: {padded:?} against {alone:?}"
+        );
+    }
+}
+
+/// Lookahead never hurts: on loops of 8, 12 and 20 s, 10 s of it costs at most 0.3 dB
+/// on either stem against none, for REPET and REPET-SIM.
+#[test]
+fn lookahead_never_costs_more_than_a_third_of_a_db() {
+    let mut failures = Vec::new();
+    for (algorithm, seconds, period, seed) in [
+        (Algorithm::Repet, 8, 1.7, 51),
+        (Algorithm::Repet, 12, 2.3, 52),
+        (Algorithm::Repet, 20, 3.1, 53),
+        (Algorithm::RepetSim, 8, 1.7, 51),
+        (Algorithm::RepetSim, 12, 2.3, 52),
+        (Algorithm::RepetSim, 20, 3.1, 53),
+    ] {
+        let (background, lead) = loop_and_lead(seconds * SR as usize, SR, period, seed);
+        let at = |lookahead_s: f32| Settings {
+            algorithm,
+            repet: unweave::engine::RepetSettings {
+                lookahead_s,
+                ..Default::default()
+            },
+            ..Settings::default()
+        };
+        let none = separated(at(0.0), &background, &lead, (0, 0));
+        let ahead = separated(at(10.0), &background, &lead, (0, 0));
+        let line = format!(
+            "{} {seconds} s: none {:.2} / {:.2}, 10 s ahead {:.2} / {:.2}",
+            algorithm.name(),
+            none.0,
+            none.1,
+            ahead.0,
+            ahead.1
+        );
+        eprintln!("{line}");
+        if ahead.0 < none.0 - 0.3 || ahead.1 < none.1 - 0.3 {
+            failures.push(line);
+        }
+    }
+    assert!(failures.is_empty(), "lookahead hurts: {failures:?}");
 }

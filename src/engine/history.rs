@@ -22,6 +22,16 @@ pub fn analysis_decimation(hop_seconds: f64) -> usize {
     ((ANALYSIS_STEP_SECONDS / hop_seconds).round() as usize).max(1)
 }
 
+/// Frames with no bin above a sine at this level are silence: before the music, after
+/// it, while a transport is stopped. They say nothing about what repeats.
+pub const SILENCE_DBFS: f32 = -120.0;
+
+/// The largest bin magnitude of a silent frame of `fft_size` (a Hann-windowed sine of
+/// amplitude `a` peaks at `a · fft_size / 4`).
+pub fn silence_magnitude(fft_size: usize) -> f32 {
+    10f32.powf(SILENCE_DBFS / 20.0) * fft_size as f32 / 4.0
+}
+
 /// Sums `values` over consecutive runs of `pool` into `bands` (the last run may be short).
 pub fn pool_into(values: &[f32], pool: usize, bands: &mut [f32]) {
     for (band, chunk) in bands.iter_mut().zip(values.chunks(pool)) {
@@ -42,6 +52,9 @@ pub struct FrameHistory {
     bands: usize,
     coarse: Vec<f32>,
     norms: Vec<f32>,
+    /// Per frame: whether any bin is above [`silence_magnitude`].
+    audible: Vec<bool>,
+    silence: f32,
     count: usize,
 }
 
@@ -59,6 +72,8 @@ impl FrameHistory {
             bands,
             coarse: vec![0.0; bands * capacity],
             norms: vec![0.0; capacity],
+            audible: vec![false; capacity],
+            silence: silence_magnitude(2 * (bins - 1)),
             count: 0,
         };
         super::buffers::prefault(history.frames.as_flattened_mut());
@@ -73,6 +88,7 @@ impl FrameHistory {
         let coarse = &mut self.coarse[slot * self.bands..(slot + 1) * self.bands];
         pool_into(magnitude, self.pool, coarse);
         self.norms[slot] = dot(coarse, coarse).sqrt();
+        self.audible[slot] = magnitude.iter().any(|&m| m > self.silence);
         self.count += 1;
     }
 
@@ -100,6 +116,11 @@ impl FrameHistory {
         debug_assert!(n >= self.oldest() && n < self.count);
         let slot = n % self.capacity;
         &self.frames[slot * self.groups..(slot + 1) * self.groups]
+    }
+
+    /// Whether held frame `n` has a bin above silence.
+    pub fn is_audible(&self, n: usize) -> bool {
+        self.audible[n % self.capacity]
     }
 
     /// Frame `n` pooled into analysis bands.
@@ -135,6 +156,7 @@ impl FrameHistory {
         self.frames.fill([0.0; LANES]);
         self.coarse.fill(0.0);
         self.norms.fill(0.0);
+        self.audible.fill(false);
         self.count = 0;
     }
 }

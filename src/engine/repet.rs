@@ -199,11 +199,21 @@ impl Separator for Repet {
                 let ahead = masked as f64 + c * period;
                 let mut found = false;
                 for x in [behind, ahead] {
-                    if count < MAX_REPETITIONS && x >= oldest && x.ceil() <= newest as f64 {
+                    let held = x >= oldest && x.ceil() <= newest as f64;
+                    // Silence (before the music, after it, a stopped transport) is not a
+                    // repetition: it would pull the median, and the background, down.
+                    let heard = held && {
+                        let history = &self.rolling.history;
+                        history.is_audible(x.floor() as usize)
+                            && history.is_audible(x.ceil() as usize)
+                    };
+                    if held {
+                        found = true;
+                    }
+                    if count < MAX_REPETITIONS && heard {
                         let row = &mut self.rows[count * groups..(count + 1) * groups];
                         self.rolling.history.interpolate(x, row);
                         count += 1;
-                        found = true;
                     }
                 }
                 if !found {

@@ -360,3 +360,66 @@ pub fn teach(engine: &mut Engine, signal: &[&[f32]]) {
     .expect("the signal teaches");
     assert!(engine.set_templates(Box::new(templates)).is_ok());
 }
+
+/// A band whose parts repeat at different periods: drums every `bar`, chords every two
+/// bars, bass every four, so the whole mix repeats every `4 · bar`; and, apart, a lead
+/// that never comes back (that of [`loop_and_lead`]).
+pub fn layered_loop(len: usize, sample_rate: f32, bar: f64, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    use std::f64::consts::PI;
+    let sr = sample_rate as f64;
+    let mut band = vec![0.0f32; len];
+    // Noise that is a function of the time since the onset and the hit, so every
+    // repetition of a hit is the same hit.
+    let hit_noise = |u: f64, hit: u64| {
+        let n = ((u * sr) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hit;
+        let n = n.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        (n >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let mut add = |start: f64, seconds: f64, f: &dyn Fn(f64) -> f64| {
+        let first = (start * sr).ceil().max(0.0) as usize;
+        let last = (((start + seconds) * sr) as usize).min(len);
+        for (t, b) in band.iter_mut().enumerate().take(last).skip(first) {
+            *b += f(t as f64 / sr - start) as f32;
+        }
+    };
+    let bars = (len as f64 / sr / bar).ceil() as usize + 1;
+    let beat = bar / 4.0;
+    // Chords (two, a bar each) and bass notes (four, a bar each), in semitones above A2.
+    let chords = [[12.0, 16.0, 19.0], [10.0, 14.0, 17.0]];
+    let bass = [0.0, 5.0, 7.0, 3.0];
+    let hz = |semitone: f64| 110.0 * 2f64.powf(semitone / 12.0);
+    for k in 0..bars {
+        let t0 = k as f64 * bar;
+        for b in 0..4 {
+            let onset = t0 + b as f64 * beat;
+            if b % 2 == 0 {
+                add(onset, 0.3, &|u| {
+                    0.5 * (-u / 0.08).exp()
+                        * (2.0 * PI * (50.0 + 40.0 * (-u / 0.03).exp()) * u).sin()
+                });
+            } else {
+                add(onset, 0.2, &|u| 0.3 * (-u / 0.05).exp() * hit_noise(u, 1));
+            }
+            add(onset + beat / 2.0, 0.06, &|u| {
+                0.12 * (-u / 0.015).exp() * hit_noise(u, 2)
+            });
+        }
+        let chord = chords[k % 2];
+        add(t0, bar, &|u| {
+            let env = (u / 0.02).min(1.0) * ((bar - u) / 0.05).clamp(0.0, 1.0);
+            chord
+                .iter()
+                .map(|&s| {
+                    0.08 * env * ((2.0 * PI * hz(s) * u).sin() + 0.4 * (4.0 * PI * hz(s) * u).sin())
+                })
+                .sum()
+        });
+        let note = hz(bass[k % 4] - 12.0);
+        add(t0, bar, &|u| {
+            let env = (u / 0.01).min(1.0) * (-u / (0.8 * bar)).exp();
+            0.3 * env * ((2.0 * PI * note * u).sin() + 0.3 * (4.0 * PI * note * u).sin())
+        });
+    }
+    let (_, lead) = loop_and_lead(len, sample_rate, bar, seed);
+    (band, lead)
+}

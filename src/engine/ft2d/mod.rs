@@ -59,9 +59,6 @@ pub const ENTRY: Entry = Entry {
 pub const UPDATE_SECONDS: f32 = 0.5;
 /// The longest patch any setting asks for, in seconds.
 pub const MAX_PATCH_SECONDS: f32 = 20.0;
-/// Frames with no bin above a sine at this level are silence: they say nothing about
-/// what repeats (see `Ft2d::plan_fill`).
-pub const SILENCE_DBFS: f32 = -120.0;
 
 /// The smallest length of at least `n` whose only prime factors are 2, 3, 5 and 7
 /// (rustfft has butterflies for each): the FFT along the patch is fast for it.
@@ -142,7 +139,7 @@ pub struct Ft2d {
     /// Whether each of the last `slots` frames carried any signal, same slots as
     /// `transformed`.
     audible: Vec<bool>,
-    /// A frame whose every bin is below this is silence (see `SILENCE_DBFS`).
+    /// A frame whose every bin is below this is silence (see `history::SILENCE_DBFS`).
     silence: f32,
     /// How the patch being worked on is filled around its silence; `None` when it is
     /// all silence.
@@ -211,7 +208,7 @@ impl Ft2d {
             model: vec![0.0; bins],
             audible: vec![false; slots],
             // A Hann-windowed sine of amplitude `a` peaks at about `a · N / 4`.
-            silence: 10f32.powf(SILENCE_DBFS / 20.0) * fft_size as f32 / 4.0,
+            silence: crate::engine::history::silence_magnitude(fft_size),
             fill: None,
             repeats: Repeats::new(bins, sample_rate, fft_size, patch),
             frames: 0,
