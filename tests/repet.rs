@@ -374,13 +374,16 @@ fn lookahead_never_costs_more_than_a_third_of_a_db() {
         };
         let none = separated(at(0.0), &background, &lead, (0, 0));
         let ahead = separated(at(10.0), &background, &lead, (0, 0));
+        let mix: Vec<f32> = background.iter().zip(&lead).map(|(b, l)| b + l).collect();
         let line = format!(
-            "{} {seconds} s: none {:.2} / {:.2}, 10 s ahead {:.2} / {:.2}",
+            "{} {seconds} s: none {:.2} / {:.2}, 10 s ahead {:.2} / {:.2} (the mixture {:.2} / {:.2})",
             algorithm.name(),
             none.0,
             none.1,
             ahead.0,
-            ahead.1
+            ahead.1,
+            unweave::metrics::sdr(&background, &mix),
+            unweave::metrics::sdr(&lead, &mix),
         );
         eprintln!("{line}");
         if ahead.0 < none.0 - 0.3 || ahead.1 < none.1 - 0.3 {
