@@ -37,6 +37,11 @@ pub const ENTRY: Entry = Entry {
     lookahead: |s, g| lookahead_for(&s.repet, g),
 };
 
+/// Analysis steps between scanned candidates (23 ms at the usual hops): the scan over the
+/// whole buffer is most of REPET-SIM's cost, and each chosen frame is then moved to the
+/// most similar frame around it, so the model is built from the same frames.
+const SCAN_STEPS: usize = 2;
+
 pub struct RepetSim {
     rolling: Rolling,
     /// Frames per analysis step (see [`super::history::analysis_decimation`]).
@@ -61,7 +66,7 @@ impl RepetSim {
         let mut chosen = vec![0; MAX_NEIGHBOURS];
         chosen.clear();
         Self {
-            step: analysis_decimation(rolling.hop as f64 / sample_rate as f64),
+            step: SCAN_STEPS * analysis_decimation(rolling.hop as f64 / sample_rate as f64),
             rolling,
             similarity: vec![0.0; capacity],
             candidates,
