@@ -354,10 +354,16 @@ impl Ft2d {
             let is_max = window[reach - 1] <= centre
                 && window[reach + 1] <= centre
                 && window.iter().all(|&m| m <= centre);
-            let mean = sum / width;
-            let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
-            scores[p] = if is_max && std > 1e-6 * centre {
-                (centre - mean) / std
+            // The window's spread only where it is read: a root per position was most
+            // of this loop's cost.
+            scores[p] = if is_max {
+                let mean = sum / width;
+                let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
+                if std > 1e-6 * centre {
+                    (centre - mean) / std
+                } else {
+                    0.0
+                }
             } else {
                 0.0
             };
