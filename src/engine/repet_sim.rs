@@ -210,8 +210,17 @@ mod tests {
         };
         let mut sim = RepetSim::new(settings, RATE, SIZE);
         let mut random = XorShift::new(13);
-        let bar: Vec<Vec<f32>> = (0..PERIOD)
+        let raw: Vec<Vec<f32>> = (0..PERIOD)
             .map(|_| (0..BINS).map(|_| random.uniform()).collect())
+            .collect();
+        // Windows overlap by three quarters, so neighbouring frames of real audio are
+        // alike: each frame is the mean of four consecutive random spectra.
+        let bar: Vec<Vec<f32>> = (0..PERIOD)
+            .map(|i| {
+                (0..BINS)
+                    .map(|f| (0..4).map(|k| raw[(i + k) % PERIOD][f]).sum::<f32>() / 4.0)
+                    .collect()
+            })
             .collect();
         let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
         let frames = 12 * PERIOD;
