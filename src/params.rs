@@ -40,6 +40,11 @@ pub struct UnweaveParams {
     pub templates: SharedTemplates,
 }
 
+/// The index of a list parameter's value, within its variants.
+pub fn list_index(param: &EnumParamInner) -> usize {
+    (param.modulated_plain_value().max(0) as usize).min(param.len() - 1)
+}
+
 /// One row of the settings table as a plugin parameter.
 pub enum SettingParam {
     Float(FloatParam),
@@ -92,10 +97,8 @@ impl SettingParam {
             (SettingParam::Float(p), _) => p.value(),
             (SettingParam::Integer(p), _) => p.value() as f32,
             (SettingParam::Switch(p), _) => f32::from(u8::from(p.value())),
-            (SettingParam::List(p), Kind::Steps { values, .. }) => {
-                values[(p.modulated_plain_value().max(0) as usize).min(values.len() - 1)]
-            }
-            (SettingParam::List(p), _) => p.modulated_plain_value() as f32,
+            (SettingParam::List(p), Kind::Steps { values, .. }) => values[list_index(p)],
+            (SettingParam::List(p), _) => list_index(p) as f32,
         }
     }
 
@@ -262,8 +265,7 @@ impl Default for UnweaveParams {
 impl UnweaveParams {
     /// The algorithm chosen now.
     pub fn algorithm(&self) -> Algorithm {
-        let index = self.algorithm.modulated_plain_value().max(0) as usize;
-        Algorithm::ALL[index.min(Algorithm::ALL.len() - 1)]
+        Algorithm::ALL[list_index(&self.algorithm)]
     }
 
     /// The engine settings the parameters describe now.

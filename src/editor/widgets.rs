@@ -7,19 +7,9 @@ use egui::{ComboBox, Ui};
 use nice_plug::params::enums::EnumParamInner;
 use nice_plug::prelude::{BoolParam, Param, ParamSetter};
 
-use crate::params::SettingParam;
-
-/// The index of a list parameter's value.
-trait ValueIndex {
-    fn value_index(&self) -> usize;
-}
-
-impl ValueIndex for EnumParamInner {
-    fn value_index(&self) -> usize {
-        (self.modulated_plain_value().max(0) as usize).min(self.len() - 1)
-    }
-}
 use nice_plug_egui::widgets::ParamSlider;
+
+use crate::params::{SettingParam, list_index};
 
 /// Width of a slider in the controls column, in points.
 pub const SLIDER_WIDTH: f32 = 150.0;
@@ -45,7 +35,7 @@ pub fn slider_named<P: Param>(ui: &mut Ui, label: &str, setter: &ParamSetter, pa
 /// A drop-down of a list parameter's variants; double-click resets it.
 pub fn list(ui: &mut Ui, setter: &ParamSetter, param: &EnumParamInner) {
     row(ui, param.name(), |ui| {
-        let current = param.value_index();
+        let current = list_index(param);
         let names = param.variants();
         let mut picked = None;
         let response = ComboBox::from_id_salt(param.name())

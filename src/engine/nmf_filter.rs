@@ -30,17 +30,14 @@ use super::separator::{Entry, Inspection, Separator, Stems};
 use super::settings::{
     Algorithm, MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, NmfSettings, Settings, Taught,
 };
-pub use super::taught::{TemplateError, Templates};
+use super::taught::Templates;
 
 /// NMF in the registry. Lookahead: one hop ([`LOOKAHEAD`]).
 pub const ENTRY: Entry = Entry {
     algorithm: Algorithm::Nmf,
     id: "nmf",
     name: "NMF",
-    stems: Stems {
-        files: ["foreground", "background", "residual"],
-        labels: ["Lead", "Repeating", "Residual"],
-    },
+    stems: Stems::LEAD_AND_BACKGROUND,
     build: |s, g| Box::new(NmfFilter::new(s.nmf, g.sample_rate, g.fft_size)),
     lookahead: |_, _| LOOKAHEAD,
 };
@@ -349,6 +346,7 @@ fn initial_free(column: &mut [f32], k: usize) {
 mod tests {
     use super::*;
     use crate::engine::nmf::{self, Matrix};
+    use crate::engine::taught::TemplateError;
 
     /// A magnitude frame of partials at `bins`.
     fn frame(bins: usize, peaks: &[(usize, f32)]) -> Vec<f32> {

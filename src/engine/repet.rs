@@ -25,7 +25,7 @@ use super::beat_spectrum::{BeatSpectrum, PeriodTracker};
 use super::median::{LANES, Lanes, lower_median};
 use super::rolling::lookahead_for;
 pub use super::rolling::{Rolling, history_capacity, repeating_mask};
-pub use super::separator::Tempo;
+use super::separator::Tempo;
 use super::separator::{Entry, Inspection, Separator, Stems};
 use super::settings::{Algorithm, PeriodSource, RepetSettings, Settings};
 
@@ -34,10 +34,7 @@ pub const ENTRY: Entry = Entry {
     algorithm: Algorithm::Repet,
     id: "repet",
     name: "REPET",
-    stems: Stems {
-        files: ["foreground", "background", "residual"],
-        labels: ["Lead", "Repeating", "Residual"],
-    },
+    stems: Stems::LEAD_AND_BACKGROUND,
     build: |s, g| Box::new(Repet::new(s.repet, g.sample_rate, g.fft_size)),
     lookahead: |s, g| lookahead_for(&s.repet, g),
 };
@@ -207,9 +204,7 @@ impl Separator for Repet {
                         history.is_audible(x.floor() as usize)
                             && history.is_audible(x.ceil() as usize)
                     };
-                    if held {
-                        found = true;
-                    }
+                    found |= held;
                     if count < MAX_REPETITIONS && heard {
                         let row = &mut self.rows[count * groups..(count + 1) * groups];
                         self.rolling.history.interpolate(x, row);

@@ -29,10 +29,7 @@ pub const ENTRY: Entry = Entry {
     algorithm: Algorithm::RepetSim,
     id: "repet-sim",
     name: "REPET-SIM",
-    stems: Stems {
-        files: ["foreground", "background", "residual"],
-        labels: ["Lead", "Repeating", "Residual"],
-    },
+    stems: Stems::LEAD_AND_BACKGROUND,
     build: |s, g| Box::new(RepetSim::new(s.repet, g.sample_rate, g.fft_size)),
     lookahead: |s, g| lookahead_for(&s.repet, g),
 };

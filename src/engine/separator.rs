@@ -87,6 +87,14 @@ pub struct Stems {
     pub labels: [&'static str; 3],
 }
 
+impl Stems {
+    /// A lead over an accompaniment: the repeating family and NMF.
+    pub const LEAD_AND_BACKGROUND: Stems = Stems {
+        files: ["foreground", "background", "residual"],
+        labels: ["Lead", "Repeating", "Residual"],
+    };
+}
+
 /// An algorithm as the registry knows it: how to build its separator and what it
 /// costs, without building one.
 #[derive(Clone, Copy)]

@@ -47,10 +47,7 @@ pub const ENTRY: Entry = Entry {
     algorithm: Algorithm::Ft2d,
     id: "2dft",
     name: "2DFT",
-    stems: Stems {
-        files: ["foreground", "background", "residual"],
-        labels: ["Lead", "Repeating", "Residual"],
-    },
+    stems: Stems::LEAD_AND_BACKGROUND,
     build: |s, g| Box::new(Ft2d::new(s.ft2d, g.sample_rate, g.fft_size)),
     lookahead: |s, g| lookahead_of(&s.ft2d, g.sample_rate, g.hop),
 };
@@ -207,7 +204,6 @@ impl Ft2d {
             row: vec![Complex::default(); rows],
             model: vec![0.0; bins],
             audible: vec![false; slots],
-            // A Hann-windowed sine of amplitude `a` peaks at about `a · N / 4`.
             silence: crate::engine::history::silence_magnitude(fft_size),
             fill: None,
             repeats: Repeats::new(bins, sample_rate, fft_size, patch),
