@@ -165,7 +165,7 @@ impl Hosted {
     }
 
     /// Activates, sends `events` (normalised values) with the first block, renders
-    /// `input` (stereo) in blocks of varying size, returns the four output ports.
+    /// `input` (stereo) in blocks of varying size, returns every output port.
     pub fn render(
         &mut self,
         input: &[Vec<f32>; 2],
@@ -208,18 +208,20 @@ impl Hosted {
             .expect("activates");
         let mut processor = processor.start_processing().expect("starts");
         let len = input[0].len();
-        let mut outputs: Vec<[Vec<f32>; 2]> = (0..4)
+        // A buffer pair for every port the plugin has, as CLAP asks of a host.
+        let ports = self.output_ports.len();
+        let mut outputs: Vec<[Vec<f32>; 2]> = (0..ports)
             .map(|_| [Vec::with_capacity(len), Vec::with_capacity(len)])
             .collect();
         let mut in_ports = AudioPorts::with_capacity(2, 1);
-        let mut out_ports = AudioPorts::with_capacity(8, 4);
+        let mut out_ports = AudioPorts::with_capacity(2 * ports, ports);
         let mut pos = 0;
         let mut k = 0;
         while pos < len {
             main_thread(k, &mut self.instance);
             let n = self.blocks[k % self.blocks.len()].min(len - pos);
             let mut inb: Vec<Vec<f32>> = input.iter().map(|c| c[pos..pos + n].to_vec()).collect();
-            let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 8];
+            let mut outb: Vec<Vec<f32>> = vec![vec![0.0; n]; 2 * ports];
             let event_list: Vec<ParamValueEvent> = events(k)
                 .iter()
                 .map(|(id, v)| ParamValueEvent::new(0, *id, Pckn::match_all(), *v))
@@ -234,12 +236,13 @@ impl Hosted {
                 ),
             }]);
             let mut chunks = outb.chunks_mut(2);
-            let mut output_audio = out_ports.with_output_buffers((0..4).map(|_| AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only(
-                    chunks.next().unwrap().iter_mut().map(|b| b.as_mut_slice()),
-                ),
-            }));
+            let mut output_audio =
+                out_ports.with_output_buffers((0..ports).map(|_| AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_output_only(
+                        chunks.next().unwrap().iter_mut().map(|b| b.as_mut_slice()),
+                    ),
+                }));
             k += 1;
             processor
                 .process(

@@ -2063,7 +2063,9 @@ impl<P: ClapPlugin> Wrapper<P> {
                                 .enumerate()
                             {
                                 let aux_input_idx = aux_input_no + aux_input_start_idx;
-                                if aux_input_idx > process.audio_inputs_count as usize {
+                                // UNWEAVE: `>=`: index `audio_inputs_count` is past the
+                                // host's array (a host giving fewer buffers than ports).
+                                if aux_input_idx >= process.audio_inputs_count as usize {
                                     break;
                                 }
 
@@ -2087,7 +2089,8 @@ impl<P: ClapPlugin> Wrapper<P> {
                                 .enumerate()
                             {
                                 let aux_output_idx = aux_output_no + aux_output_start_idx;
-                                if aux_output_idx > process.audio_outputs_count as usize {
+                                // UNWEAVE: `>=`, as for the inputs.
+                                if aux_output_idx >= process.audio_outputs_count as usize {
                                     break;
                                 }
 
