@@ -32,8 +32,8 @@ impl Separator for Nothing {
     fn lookahead(&self) -> usize {
         0
     }
-    fn push(&mut self, _: &[f32], foreground: &mut [f32], _: &mut [f32]) {
-        foreground.fill(0.0);
+    fn push(&mut self, _: &[f32], masks: &mut unweave::engine::Masks) {
+        masks.get_mut(0).fill(0.0);
     }
     fn reset(&mut self) {}
 }
@@ -155,6 +155,7 @@ fn benches(c: &mut Criterion) {
         ("repet_defaults", Algorithm::Repet),
         ("repet_sim_defaults", Algorithm::RepetSim),
         ("ft2d_defaults", Algorithm::Ft2d),
+        ("stems_defaults", Algorithm::Stems),
     ] {
         let settings = Settings {
             algorithm,

@@ -81,6 +81,21 @@ fn main() {
             }
         }),
         (
+            "stems_defaults",
+            Settings {
+                algorithm: Algorithm::Stems,
+                ..Settings::default()
+            },
+        ),
+        ("stems_drums_lookahead", {
+            let mut s = Settings {
+                algorithm: Algorithm::Stems,
+                ..Settings::default()
+            };
+            s.stems.drums_lookahead_ms = 180.0;
+            s
+        }),
+        (
             "nmf_defaults",
             Settings {
                 algorithm: Algorithm::Nmf,

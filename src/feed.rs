@@ -17,7 +17,7 @@ use nice_plug_egui::RepaintNotifier;
 use ringbuf::traits::{Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use crate::engine::{Engine, FrameObserver, FrameView, PeriodSource, Stem};
+use crate::engine::{Engine, FrameObserver, FrameView, MAX_STEMS, PeriodSource};
 
 /// Rows of a spectrogram column: log-spaced bands from [`LOWEST_HZ`] to [`Feed::top_hz`].
 pub const ROWS: usize = 192;
@@ -37,33 +37,32 @@ const SLOW_UPDATE_SECONDS: f32 = 1.0 / 30.0;
 pub struct Column {
     /// 0 = [`RANGE_DB`] below full scale or quieter, 255 = full scale.
     pub level: [u8; ROWS],
-    /// The foreground's share of the band, 0 … 255.
-    pub foreground: [u8; ROWS],
-    /// The residual's share of the band, 0 … 255.
-    pub residual: [u8; ROWS],
+    /// Each stem's share of the band, 0 … 255, in output order (0 for stems the
+    /// algorithm does not have).
+    pub share: [[u8; ROWS]; MAX_STEMS],
 }
 
 impl Default for Column {
     fn default() -> Self {
         Self {
             level: [0; ROWS],
-            foreground: [0; ROWS],
-            residual: [0; ROWS],
+            share: [[0; ROWS]; MAX_STEMS],
         }
     }
 }
 
-/// Meters, in the order of [`Feed::meters`].
-pub const METERS: [&str; 4] = ["Input", "Foreground", "Background", "Residual"];
+/// Meters, in the order of [`Feed::meters`] (the stems' names come from the registry).
+pub const METERS: [&str; 1 + MAX_STEMS] = ["Input", "Stem 1", "Stem 2", "Stem 3", "Stem 4"];
 
 /// Shared between the audio thread (writes) and the editor (reads).
 pub struct Feed {
-    /// Peak magnitude since the editor last took it: input, then each [`Stem`].
-    pub meters: [AtomicF32; 4],
+    /// Peak magnitude since the editor last took it: input, then each stem in output order.
+    pub meters: [AtomicF32; 1 + MAX_STEMS],
     /// Latency of the running engine, in samples, and its sample rate.
     pub latency: AtomicU32,
     pub sample_rate: AtomicF32,
-    pub has_residual: AtomicBool,
+    /// How many stems the running engine has.
+    pub stems: AtomicUsize,
     /// A setting changed that the running engine applies only once re-activated.
     pub restart_pending: AtomicBool,
     /// The FFT size the engine runs (scaled from the chosen one outside 8 to 384 kHz).
@@ -85,7 +84,7 @@ impl Default for Feed {
             meters: Default::default(),
             latency: AtomicU32::new(0),
             sample_rate: AtomicF32::new(44_100.0),
-            has_residual: AtomicBool::new(false),
+            stems: AtomicUsize::new(2),
             restart_pending: AtomicBool::new(false),
             fft_size: AtomicU32::new(0),
             top_hz: AtomicF32::new(20_000.0),
@@ -122,7 +121,7 @@ impl Feed {
     }
 
     /// Takes the meter peaks gathered since the last call.
-    pub fn take_meters(&self) -> [f32; 4] {
+    pub fn take_meters(&self) -> [f32; 1 + MAX_STEMS] {
         std::array::from_fn(|i| self.meters[i].swap(0.0, Ordering::Relaxed))
     }
 }
@@ -178,8 +177,7 @@ impl Publisher {
         feed.latency
             .store(engine.latency() as u32, Ordering::Relaxed);
         feed.sample_rate.store(sample_rate, Ordering::Relaxed);
-        feed.has_residual
-            .store(engine.has_residual(), Ordering::Relaxed);
+        feed.stems.store(engine.stem_count(), Ordering::Relaxed);
         feed.top_hz.store(top, Ordering::Relaxed);
         feed.restart_pending.store(false, Ordering::Relaxed);
         feed.fft_size.store(fft_size as u32, Ordering::Relaxed);
@@ -202,11 +200,11 @@ impl Publisher {
         let peak = |x: &[f32]| x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         let input_peak = input.iter().map(|c| peak(c.as_ref())).fold(0.0, f32::max);
         self.feed.meters[0].fetch_max(input_peak, Ordering::Relaxed);
-        for stem in Stem::ALL {
+        for stem in 0..engine.stem_count() {
             let stem_peak = (0..engine.channels())
                 .map(|c| peak(engine.stem(stem, c)))
                 .fold(0.0, f32::max);
-            self.feed.meters[1 + stem as usize].fetch_max(stem_peak, Ordering::Relaxed);
+            self.feed.meters[1 + stem].fetch_max(stem_peak, Ordering::Relaxed);
         }
 
         let len = input.first().map_or(0, |c| c.as_ref().len());
@@ -249,13 +247,13 @@ impl FrameObserver for Publisher {
         let column = &mut self.column;
         for (row, &(first, end)) in self.bands.iter().enumerate() {
             let magnitude = &view.magnitude[first..end];
-            let (mut total, mut loudest, mut foreground, mut residual) = (0.0, 0.0f32, 0.0, 0.0);
+            let (mut total, mut loudest) = (0.0, 0.0f32);
+            let mut parts = [0.0f32; MAX_STEMS];
             for (k, &m) in magnitude.iter().enumerate() {
                 total += m;
                 loudest = loudest.max(m);
-                foreground += m * view.foreground[first + k];
-                if let Some(r) = view.residual {
-                    residual += m * r[first + k];
+                for (stem, part) in parts.iter_mut().enumerate().take(view.stems) {
+                    *part += m * view.share(stem, first + k);
                 }
             }
             let db = 20.0 * (loudest * self.magnitude_scale).max(1e-10).log10();
@@ -267,8 +265,9 @@ impl FrameObserver for Publisher {
                     0
                 }
             };
-            column.foreground[row] = share(foreground);
-            column.residual[row] = share(residual);
+            for (stem, part) in parts.iter().enumerate() {
+                column.share[stem][row] = share(*part);
+            }
         }
         // A full queue means the editor is not painting: this column is not missed.
         let _ = self.columns.try_push(*column);
@@ -328,6 +327,6 @@ mod tests {
             publisher.block(&engine, &input);
         }
         assert!(consumer.try_pop().is_none());
-        assert_eq!(feed.take_meters(), [0.0; 4]);
+        assert_eq!(feed.take_meters(), [0.0; 1 + MAX_STEMS]);
     }
 }

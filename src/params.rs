@@ -27,6 +27,18 @@ pub struct UnweaveParams {
     pub background_level: FloatParam,
     #[id = "residual_level"]
     pub residual_level: FloatParam,
+    /// Stems' fourth stem, the lead (the other algorithms have three).
+    #[id = "lead_level"]
+    pub lead_level: FloatParam,
+    /// Each stem's mute and solo, in output order (ids `foreground_mute`, …).
+    #[nested(id_prefix = "foreground")]
+    pub foreground_switches: StemSwitches,
+    #[nested(id_prefix = "background")]
+    pub background_switches: StemSwitches,
+    #[nested(id_prefix = "residual")]
+    pub residual_switches: StemSwitches,
+    #[nested(id_prefix = "lead")]
+    pub lead_switches: StemSwitches,
     /// Every row of the settings table.
     #[nested]
     pub settings: SettingParams,
@@ -38,6 +50,39 @@ pub struct UnweaveParams {
     /// The taught NMF templates, saved with the project.
     #[persist = "nmf-templates"]
     pub templates: SharedTemplates,
+}
+
+/// A stem's mute and solo. While any stem in use is soloed, only soloed stems are
+/// heard on the main output; a muted stem is never heard there. The stem's own port
+/// carries it either way (a port is for routing, the main output for listening).
+#[derive(Params)]
+pub struct StemSwitches {
+    #[id = "mute"]
+    pub mute: BoolParam,
+    #[id = "solo"]
+    pub solo: BoolParam,
+}
+
+impl StemSwitches {
+    fn new(stem: &str) -> Self {
+        Self {
+            mute: BoolParam::new(format!("{stem} mute"), false),
+            solo: BoolParam::new(format!("{stem} solo"), false),
+        }
+    }
+}
+
+/// Whether each of the first `stems` stems is heard on the main output, from their
+/// switches (`(mute, solo)`); the stems beyond are not.
+pub fn audible(
+    switches: [(bool, bool); crate::engine::MAX_STEMS],
+    stems: usize,
+) -> [bool; crate::engine::MAX_STEMS] {
+    let soloing = switches.iter().take(stems).any(|&(_, solo)| solo);
+    std::array::from_fn(|s| {
+        let (mute, solo) = switches[s];
+        s < stems && !mute && (solo || !soloing)
+    })
 }
 
 /// The index of a list parameter's value, within its variants.
@@ -255,6 +300,11 @@ impl Default for UnweaveParams {
             foreground_level: level("Foreground level"),
             background_level: level("Background level"),
             residual_level: level("Residual level"),
+            lead_level: level("Lead level"),
+            foreground_switches: StemSwitches::new("Foreground"),
+            background_switches: StemSwitches::new("Background"),
+            residual_switches: StemSwitches::new("Residual"),
+            lead_switches: StemSwitches::new("Lead"),
             settings: SettingParams::default(),
             learn: BoolParam::new("Learn", false),
             templates: SharedTemplates::default(),
@@ -263,6 +313,35 @@ impl Default for UnweaveParams {
 }
 
 impl UnweaveParams {
+    /// The stem levels in output order: foreground (Stems: drums), background (bass),
+    /// residual (other), lead.
+    pub fn levels(&self) -> [&FloatParam; crate::engine::MAX_STEMS] {
+        [
+            &self.foreground_level,
+            &self.background_level,
+            &self.residual_level,
+            &self.lead_level,
+        ]
+    }
+
+    /// Each stem's mute and solo, in output order.
+    pub fn switches(&self) -> [&StemSwitches; crate::engine::MAX_STEMS] {
+        [
+            &self.foreground_switches,
+            &self.background_switches,
+            &self.residual_switches,
+            &self.lead_switches,
+        ]
+    }
+
+    /// Whether each stem is heard on the main output now (see [`StemSwitches`]).
+    pub fn audible(&self, stems: usize) -> [bool; crate::engine::MAX_STEMS] {
+        audible(
+            self.switches().map(|s| (s.mute.value(), s.solo.value())),
+            stems,
+        )
+    }
+
     /// The algorithm chosen now.
     pub fn algorithm(&self) -> Algorithm {
         Algorithm::ALL[list_index(&self.algorithm)]
@@ -283,6 +362,25 @@ impl UnweaveParams {
 mod tests {
     use super::*;
     use crate::engine::settings::{Kind, SPECS};
+
+    #[test]
+    fn solo_hears_only_soloed_stems_in_use_and_mute_always_wins() {
+        let off = (false, false);
+        assert_eq!(audible([off; 4], 3), [true, true, true, false]);
+        assert_eq!(
+            audible([(true, false), off, off, off], 4),
+            [false, true, true, true]
+        );
+        assert_eq!(
+            audible([off, (false, true), (true, true), off], 4),
+            [false, true, false, false]
+        );
+        // A solo on a stem the algorithm does not have silences nothing.
+        assert_eq!(
+            audible([off, off, off, (false, true)], 3),
+            [true, true, true, false]
+        );
+    }
 
     #[test]
     fn every_parameter_text_parses_back_to_its_value() {

@@ -29,7 +29,12 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
             );
             assert_eq!(
                 &names[1..],
-                ["Foreground", "Background", "Residual"],
+                [
+                    "Foreground / Drums",
+                    "Background / Bass",
+                    "Residual / Other",
+                    "Lead (Stems)"
+                ],
                 "{}",
                 path.display()
             );
@@ -40,6 +45,9 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
                 "Foreground level",
                 "Background level",
                 "Residual level",
+                "Lead level",
+                "Bass crossover",
+                "Drums lookahead",
                 "FFT size",
                 "Harmonic width",
                 "Percussive width",
@@ -70,8 +78,13 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
                     path.display()
                 );
                 let sum: Vec<f32> = (0..len)
-                    .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t])
+                    .map(|t| out[1][c][t] + out[2][c][t] + out[3][c][t] + out[4][c][t])
                     .collect();
+                assert!(
+                    out[4][c].iter().all(|x| *x == 0.0),
+                    "{}: HPSS has three stems, the lead port is silent",
+                    path.display()
+                );
                 assert!(
                     max_diff(&sum, &delayed) < 1e-5,
                     "{}: the stem ports do not sum to the input",
@@ -140,52 +153,84 @@ fn write_wav(path: &std::path::Path, input: &[Vec<f32>; 2]) {
     w.finalize().unwrap();
 }
 
+/// Stereo music-like input: tones and clicks, noise on the left, panned.
+fn music(len: usize, seed: u64) -> [Vec<f32>; 2] {
+    let (h, p) = common::tones_and_clicks(len, SR as f32, 9_000);
+    let n = noise(len, seed);
+    [
+        (0..len).map(|t| h[t] + p[t] + 0.05 * n[t]).collect(),
+        (0..len).map(|t| 0.7 * h[t] + p[t]).collect(),
+    ]
+}
+
+/// The stems `unweave separate` writes for `input` with `args`, in the order of `names`.
+fn separated_by_the_command_line(
+    input: &[Vec<f32>; 2],
+    args: &[&str],
+    names: &[&str],
+) -> Vec<Vec<Vec<f32>>> {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("clip.wav");
+    write_wav(&wav, input);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_unweave"))
+        .args(["separate", "-q", "--bit-depth", "32"])
+        .args(args)
+        .arg("-o")
+        .arg(dir.path())
+        .arg(&wav)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    names
+        .iter()
+        .map(|s| common::read_wav(&dir.path().join(format!("clip.{s}.wav"))).0)
+        .collect()
+}
+
+/// Each aux port, latency removed, is bit for bit the command line's stem.
+fn assert_same_bits(
+    out: &[[Vec<f32>; 2]],
+    cli: &[Vec<Vec<f32>>],
+    latency: usize,
+    names: &[&str],
+    path: &std::path::Path,
+) {
+    for (k, stem) in cli.iter().enumerate() {
+        for c in 0..2 {
+            let plugin = &out[k + 1][c][latency..latency + stem[c].len()];
+            assert!(
+                plugin
+                    .iter()
+                    .zip(&stem[c])
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{}: stem {} channel {c} differs from `unweave separate`",
+                path.display(),
+                names[k]
+            );
+        }
+    }
+}
+
 #[test]
 fn plugin_stems_are_bit_identical_to_the_command_lines() {
     on_host_thread(|| {
         let len = 50_000;
-        let (h, p) = common::tones_and_clicks(len, SR as f32, 9_000);
-        let n = noise(len, 31);
-        let input = [
-            h.iter()
-                .zip(&p)
-                .zip(&n)
-                .map(|((a, b), c)| a + b + 0.05 * c)
-                .collect::<Vec<f32>>(),
-            h.iter()
-                .zip(&p)
-                .map(|(a, b)| 0.7 * a + b)
-                .collect::<Vec<f32>>(),
-        ];
-        let dir = tempfile::tempdir().unwrap();
-        let wav = dir.path().join("clip.wav");
-        write_wav(&wav, &input);
+        let input = music(len, 31);
         // FFT 1024 (index 1 of 5), mask power 5.25 (linear 0.5 … 10 at 0.5),
         // separation 3.25 (1 + 9·0.5², the skewed range at 0.5): a residual stem.
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_unweave"))
-            .args([
-                "separate",
-                "-q",
-                "--bit-depth",
-                "32",
+        let names = ["percussive", "harmonic", "residual"];
+        let cli = separated_by_the_command_line(
+            &input,
+            &[
                 "--set",
                 "fft_size=1024",
                 "--set",
                 "mask_power=5.25",
                 "--set",
                 "separation=3.25",
-                "-o",
-            ])
-            .arg(dir.path())
-            .arg(&wav)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let names = ["percussive", "harmonic", "residual"];
-        let cli: Vec<Vec<Vec<f32>>> = names
-            .iter()
-            .map(|s| common::read_wav(&dir.path().join(format!("clip.{s}.wav"))).0)
-            .collect();
+            ],
+            &names,
+        );
 
         for path in plugin_paths() {
             let (_entry, mut host) = load(&path);
@@ -201,28 +246,164 @@ fn plugin_stems_are_bit_identical_to_the_command_lines() {
                 &events,
             );
             let tail = 20_000;
-            let padded = [0, 1].map(|c| {
-                let mut v = input[c].clone();
-                v.resize(len + tail, 0.0);
-                v
+            let padded = input.clone().map(|mut c| {
+                c.resize(len + tail, 0.0);
+                c
             });
             let out = host.render(&padded, &[]);
             // FFT 1024 (hop 256): the 360 ms median is 63 frames, 31 of them ahead.
             let latency = host.latency() as usize;
             assert_eq!(latency, 1024 + 31 * 256);
-            for (k, stem) in cli.iter().enumerate() {
-                for c in 0..2 {
+            assert_same_bits(&out, &cli, latency, &names, &path);
+        }
+    });
+}
+
+#[test]
+fn stems_mode_carries_four_stems_on_the_aux_ports_and_matches_the_command_line() {
+    on_host_thread(|| {
+        let len = 60_000;
+        let input = music(len, 33);
+        let names = ["drums", "bass", "other", "lead"];
+        let cli = separated_by_the_command_line(&input, &["-a", "stems"], &names);
+
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            // Algorithm is an enum: its step index (Stems is the sixth).
+            let _ = host.render(
+                &[input[0][..600].to_vec(), input[1][..600].to_vec()],
+                &[(host.param("Algorithm"), 5.0)],
+            );
+            let tail = 30_000;
+            let padded = input.clone().map(|mut c| {
+                c.resize(len + tail, 0.0);
+                c
+            });
+            let out = host.render(&padded, &[]);
+            let latency = host.latency() as usize;
+            assert_eq!(
+                latency,
+                2048,
+                "{}: Stems is causal by default",
+                path.display()
+            );
+            for c in 0..2 {
+                let delayed = delayed_by(&padded[c], latency);
+                let sum: Vec<f32> = (0..len + tail)
+                    .map(|t| (1..=4).map(|k| out[k][c][t]).sum())
+                    .collect();
+                assert!(
+                    max_diff(&sum, &delayed) < 1e-4,
+                    "{}: the four stems do not sum to the input",
+                    path.display()
+                );
+                assert!(
+                    max_diff(&out[0][c], &delayed) < 1e-4,
+                    "{}: the main output at unit levels is not the input",
+                    path.display()
+                );
+                for (k, name) in names.iter().enumerate() {
                     let plugin = &out[k + 1][c][latency..latency + len];
-                    assert!(
-                        plugin.len() == stem[c].len()
-                            && plugin
-                                .iter()
-                                .zip(&stem[c])
-                                .all(|(a, b)| a.to_bits() == b.to_bits()),
-                        "{}: stem {} channel {c} differs from `unweave separate`",
-                        path.display(),
-                        names[k]
+                    let energy: f32 = plugin.iter().map(|x| x * x).sum();
+                    assert!(energy > 1e-3, "{}: {name} is silent", path.display());
+                }
+            }
+            assert_same_bits(&out, &cli, latency, &names, &path);
+            // Lead level to silence: the main output is the input less the lead.
+            let lead = host.param("Lead level");
+            let out = host.render(&padded, &[(lead, 0.0)]);
+            let settle = 8192;
+            for c in 0..2 {
+                let rest: Vec<f32> = (0..len + tail)
+                    .map(|t| (1..=3).map(|k| out[k][c][t]).sum())
+                    .collect();
+                let d = max_diff(&out[0][c][settle..], &rest[settle..]);
+                assert!(
+                    d < 1e-4,
+                    "{}: lead level 0 leaves the lead ({d})",
+                    path.display()
+                );
+            }
+            // Solo the lead and the bass: the main output is those two; mute the bass as
+            // well: the lead alone (a mute wins over a solo). Faded over 10 ms.
+            let (lead_level, lead_solo) = (host.param("Lead level"), host.param("Lead solo"));
+            let (bass_solo, bass_mute) =
+                (host.param("Background solo"), host.param("Background mute"));
+            let unity = 60.0 / 72.0;
+            let out = host.render(
+                &padded,
+                &[(lead_level, unity), (lead_solo, 1.0), (bass_solo, 1.0)],
+            );
+            for c in 0..2 {
+                let both: Vec<f32> = (0..len + tail)
+                    .map(|t| out[2][c][t] + out[4][c][t])
+                    .collect();
+                let d = max_diff(&out[0][c][settle..], &both[settle..]);
+                assert!(
+                    d < 1e-4,
+                    "{}: solo lead and bass gives more ({d})",
+                    path.display()
+                );
+            }
+            let out = host.render(&padded, &[(bass_mute, 1.0)]);
+            for c in 0..2 {
+                let d = max_diff(&out[0][c][settle..], &out[4][c][settle..]);
+                assert!(
+                    d < 1e-4,
+                    "{}: a muted soloed bass is heard ({d})",
+                    path.display()
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn stems_runs_under_the_allocation_checker_with_every_setting_automated() {
+    on_host_thread(|| {
+        let len = 60_000;
+        let input = [noise(len, 71), noise(len, 72)];
+        let floats = [
+            "Balance",
+            "Foreground level",
+            "Background level",
+            "Residual level",
+            "Lead level",
+            "Bass crossover",
+            "Harmonic width",
+            "Percussive width",
+            "Mask power",
+            "Separation factor",
+            "High-pass",
+            "Min spacing",
+            "Similarity threshold",
+        ];
+        for path in plugin_paths() {
+            let (_entry, mut host) = load(&path);
+            let ids: Vec<ClapId> = floats.iter().map(|n| host.param(n)).collect();
+            let neighbours = host.param("Neighbours");
+            for fft in [0.0, 2.0, 4.0] {
+                for drums_lookahead in [0.0, 1.0] {
+                    let structural = [
+                        (host.param("Algorithm"), 5.0),
+                        (host.param("FFT size"), fft),
+                        (host.param("Drums lookahead"), drums_lookahead),
+                        (host.param("Buffer length"), 0.1),
+                    ];
+                    let _ = host.render(
+                        &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+                        &structural,
                     );
+                    let mut rng = XorShift::new(
+                        0xA076_1D64_78BD_642Fu64 ^ (fft as u64 * 3 + drums_lookahead as u64),
+                    );
+                    let out = host.render_with(&input, &mut |_| {
+                        let mut events: Vec<(ClapId, f64)> =
+                            ids.iter().map(|id| (*id, rng.uniform_f64())).collect();
+                        events.push((neighbours, 1.0 + (rng.uniform_f64() * 99.0).floor()));
+                        events
+                    });
+                    assert_bounded(&out, &path);
                 }
             }
         }

@@ -261,6 +261,66 @@ fn eval_scores_a_stem_against_its_reference() {
 }
 
 #[test]
+fn eval_scores_several_pairs_at_once_and_refuses_unpaired_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write_clip(&dir.path().join("in-a.wav"), 2, 44_100, 30_000, 32);
+    write_clip(&dir.path().join("in-b.wav"), 2, 44_100, 30_000, 16);
+    let out = unweave(
+        &[
+            "eval", "-r", "in-a.wav", "-e", "in-a.wav", "-r", "in-a.wav", "-e", "in-b.wav",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: Vec<f64> = text
+        .lines()
+        .rev()
+        .take(2)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    // The last line is the second pair: a 16-bit copy is close but not perfect.
+    assert!(
+        summary[1] > 100.0 && summary[0] > 40.0 && summary[0] < 100.0,
+        "{text}"
+    );
+    let out = unweave(
+        &["eval", "-r", "in-a.wav", "-r", "in-b.wav", "-e", "in-a.wav"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn stems_writes_drums_bass_other_and_lead_that_sum_to_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    write_clip(&dir.path().join("in-band.wav"), 2, 44_100, 100_000, 32);
+    let out = unweave(
+        &["separate", "-q", "-a", "stems", "in-band.wav", "-o", "out"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (mix, _) = common::read_wav(&dir.path().join("in-band.wav"));
+    let stems: Vec<Vec<Vec<f32>>> = ["drums", "bass", "other", "lead"]
+        .iter()
+        .map(|s| common::read_wav(&dir.path().join(format!("out/in-band.{s}.wav"))).0)
+        .collect();
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        4
+    );
+    for c in 0..2 {
+        let worst = (0..mix[c].len())
+            .map(|t| (stems.iter().map(|s| s[c][t]).sum::<f32>() - mix[c][t]).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 1e-4,
+            "the four stems do not sum to the input ({worst})"
+        );
+    }
+}
+
+#[test]
 fn repet_repet_sim_and_2dft_write_foreground_and_background_with_the_latency_removed() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in-loop.wav");

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use unweave::engine::{Engine, Settings, Stem};
+use unweave::engine::{Algorithm, Engine, Settings, Stem};
 
 const SR: f32 = 44_100.0;
 
@@ -51,15 +51,26 @@ fn reported_latency_is_the_measured_delay_of_an_impulse() {
         let mut engine = Engine::new(settings, SR, 1, 4096).unwrap();
         let latency = engine.latency();
         let hop = engine.hop();
-        let expected = settings.fft_size
-            + if settings.hpss.low_latency {
-                0
-            } else {
-                (unweave::engine::hpss::harmonic_frames(settings.hpss.harmonic_width_ms, SR, hop)
-                    - 1)
-                    / 2
-                    * hop
-            };
+        let stems = settings.algorithm == Algorithm::Stems;
+        let half =
+            (unweave::engine::hpss::harmonic_frames(settings.hpss.harmonic_width_ms, SR, hop) - 1)
+                / 2;
+        let median = if stems {
+            // Drums lookahead in whole hops, at most the centred median's.
+            let wanted = (settings.stems.drums_lookahead_ms * 1e-3 * SR / hop as f32).round();
+            (wanted as usize).min(half) * hop
+        } else if settings.hpss.low_latency {
+            0
+        } else {
+            half * hop
+        };
+        // Stems adds REPET-SIM's lookahead, in whole hops.
+        let lead = if stems {
+            (settings.repet.lookahead_s * SR / hop as f32).round() as usize * hop
+        } else {
+            0
+        };
+        let expected = settings.fft_size + median + lead;
         assert_eq!(latency, expected, "{settings:?}");
         let mut input = vec![0.0; 3 * latency + 20_000];
         let at = 12_345;
@@ -455,7 +466,7 @@ fn every_algorithm_nulls_against_the_input_right_after_bad_samples() {
                 );
             }
             let worst = (end + latency..len)
-                .map(|t| (out[0][0][t] + out[1][0][t] + out[2][0][t] - bad[t - latency]).abs())
+                .map(|t| (out.iter().map(|s| s[0][t]).sum::<f32>() - bad[t - latency]).abs())
                 .fold(0.0, f32::max);
             assert!(
                 worst < 1e-5,

@@ -23,7 +23,8 @@ fn settings_that_need_a_new_engine_are_heard_without_reactivation() {
     const CHANGE_AT: f64 = 0.5;
     const HEARD_WITHIN: f64 = 1.0;
     // (what, settings before, the change), as the host sends them: floats normalised,
-    // enums as step indices (Algorithm: 0 HPSS, 1 REPET, 2 REPET-SIM, 3 2DFT, 4 NMF).
+    // enums as step indices (Algorithm: 0 HPSS, 1 REPET, 2 REPET-SIM, 3 2DFT, 4 NMF,
+    // 5 Stems).
     type Case = (
         &'static str,
         &'static [(&'static str, f64)],
@@ -58,7 +59,13 @@ fn settings_that_need_a_new_engine_are_heard_without_reactivation() {
             ("Neighbourhood", 0.6),
         ),
         ("2DFT to NMF", &[("Algorithm", 3.0)], ("Algorithm", 4.0)),
-        ("NMF to HPSS", &[("Algorithm", 4.0)], ("Algorithm", 0.0)),
+        ("NMF to Stems", &[("Algorithm", 4.0)], ("Algorithm", 5.0)),
+        (
+            "Drums lookahead",
+            &[("Algorithm", 5.0)],
+            ("Drums lookahead", 0.4),
+        ),
+        ("Stems to HPSS", &[("Algorithm", 5.0)], ("Algorithm", 0.0)),
     ];
     let len = (SECONDS * SR) as usize;
     let sine: Vec<f32> = (0..len)

@@ -1,6 +1,11 @@
-//! `unweave eval`: how close an estimate is to its reference.
+//! `unweave eval`: how close estimates are to their references, pair by pair.
+//!
+//! BSS Eval v3's SDR of an estimate depends on its own reference only (the target is
+//! its projection on that reference; interference and artefacts are what is left), so
+//! scoring four stems pair by pair gives what `bss_eval_sources` gives with all four
+//! true stems as the reference set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::CliError;
 use super::decode::AudioReader;
@@ -8,19 +13,50 @@ use crate::metrics::{sdr, si_sdr};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The true stem.
-    #[arg(long, short)]
-    pub reference: PathBuf,
-    /// The separated stem to score.
-    #[arg(long, short)]
-    pub estimate: PathBuf,
+    /// The true stem; give several, each with its `--estimate`, to score a set of
+    /// stems at once (e.g. the four of `-a stems`).
+    #[arg(long, short, required = true)]
+    pub reference: Vec<PathBuf>,
+    /// The separated stem to score, one per `--reference`, in the same order.
+    #[arg(long, short, required = true)]
+    pub estimate: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
-    let (reference, ref_rate) = AudioReader::open(&args.reference)?.read_all()?;
-    let (estimate, est_rate) = AudioReader::open(&args.estimate)?.read_all()?;
+    if args.reference.len() != args.estimate.len() {
+        return Err(CliError::Usage(format!(
+            "{} references and {} estimates: give one --estimate per --reference",
+            args.reference.len(),
+            args.estimate.len()
+        )));
+    }
+    let several = args.reference.len() > 1;
+    let mut means = Vec::new();
+    for (reference, estimate) in args.reference.iter().zip(&args.estimate) {
+        if several {
+            println!("{}", estimate.display());
+        }
+        means.push(score(reference, estimate)?);
+    }
+    if several {
+        println!("stem  SDR dB  SI-SDR dB  (mean of the channels)");
+        for (k, (a, b)) in means.iter().enumerate() {
+            println!(
+                "{:>4} {a:>7.2} {b:>10.2}  {}",
+                k + 1,
+                args.estimate[k].display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints one pair's scores per channel; returns their means (SDR, SI-SDR).
+fn score(reference: &Path, estimate_path: &Path) -> Result<(f64, f64), CliError> {
+    let (reference, ref_rate) = AudioReader::open(reference)?.read_all()?;
+    let (estimate, est_rate) = AudioReader::open(estimate_path)?.read_all()?;
     let mismatch = |what: String| CliError::Input {
-        path: args.estimate.clone(),
+        path: estimate_path.to_path_buf(),
         reason: what,
     };
     if ref_rate != est_rate {
@@ -51,5 +87,5 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let n = reference.len() as f64;
     println!("   mean {:>7.2} {:>10.2}", sum.0 / n, sum.1 / n);
-    Ok(())
+    Ok((sum.0 / n, sum.1 / n))
 }

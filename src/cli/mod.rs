@@ -29,7 +29,7 @@ pub enum CliError {
 #[command(
     name = "unweave",
     version,
-    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM, 2DFT), taught stems (NMF)"
+    about = "Separate music into stems: harmonic/percussive (HPSS), lead/repeating background (REPET, REPET-SIM, 2DFT), taught stems (NMF), drums/bass/other/lead (Stems)"
 )]
 pub struct Cli {
     #[command(subcommand)]

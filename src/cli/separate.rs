@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::decode::AudioReader;
 use super::wav::{BitDepth, StemWriter};
 use super::{CliError, parse_algorithm, settings_from, settings_help};
-use crate::engine::{Algorithm, Engine, Settings, Stem, Templates};
+use crate::engine::{Algorithm, Engine, Settings, Templates};
 
 /// Frames handed to the engine at once.
 const BLOCK: usize = 4096;
@@ -18,7 +18,7 @@ const BLOCK: usize = 4096;
 pub struct Args {
     /// Audio files to separate (WAV, FLAC, MP3, OGG); the demo clip `assets/demo.wav` when none.
     pub inputs: Vec<PathBuf>,
-    /// Separation algorithm: hpss, repet, repet-sim, 2dft or nmf (with --teach).
+    /// Separation algorithm: hpss, repet, repet-sim, 2dft, nmf (with --teach) or stems.
     #[arg(long, short, default_value = "hpss", value_parser = parse_algorithm)]
     pub algorithm: Algorithm,
     /// A setting as NAME=VALUE (repeatable); see below.
@@ -145,21 +145,17 @@ pub fn run(mut args: Args) -> Result<(), CliError> {
 }
 
 /// The stem file names for `input`: `<name>.<stem>.wav`.
-pub fn stem_paths(input: &Path, out_dir: &Path, settings: &Settings) -> Vec<(Stem, PathBuf)> {
+/// Each with its place in output order.
+pub fn stem_paths(input: &Path, out_dir: &Path, settings: &Settings) -> Vec<(usize, PathBuf)> {
     let name = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "audio".into());
     let names = settings.algorithm.stem_names();
-    Stem::ALL
-        .into_iter()
-        .take(settings.stem_count())
-        .map(|stem| {
-            (
-                stem,
-                out_dir.join(format!("{name}.{}.wav", names[stem as usize])),
-            )
-        })
+    names[..settings.stem_count()]
+        .iter()
+        .enumerate()
+        .map(|(stem, file)| (stem, out_dir.join(format!("{name}.{file}.wav"))))
         .collect()
 }
 

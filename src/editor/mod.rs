@@ -23,7 +23,7 @@ use nice_plug_egui::{
 };
 use ringbuf::HeapCons;
 
-use crate::engine::{Algorithm, latency_of};
+use crate::engine::{Algorithm, MAX_STEMS, latency_of};
 use crate::feed::{self, Column, Feed};
 use crate::params::UnweaveParams;
 use views::{Meters, Spectrogram};
@@ -158,10 +158,17 @@ impl UnweaveEditor {
                 .with_width(CONTROLS_WIDTH - 90.0),
         );
         ui.horizontal(|ui| {
-            ui.colored_label(views::BACKGROUND, format!("< {}", labels[1].to_lowercase()));
+            let [towards_background, towards_foreground] = algorithm.stems().balance;
+            ui.colored_label(
+                views::BACKGROUND,
+                format!("< {}", towards_background.to_lowercase()),
+            );
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 ui.add_space(80.0);
-                ui.colored_label(views::FOREGROUND, format!("{} >", labels[0].to_lowercase()));
+                ui.colored_label(
+                    views::FOREGROUND,
+                    format!("{} >", towards_foreground.to_lowercase()),
+                );
             });
         });
         ui.add_space(4.0);
@@ -169,11 +176,11 @@ impl UnweaveEditor {
             .num_columns(2)
             .spacing([10.0, 6.0])
             .show(ui, |ui| {
-                let level = |name: &str| format!("{name} level");
-                widgets::slider_named(ui, &level(labels[0]), setter, &p.foreground_level);
-                widgets::slider_named(ui, &level(labels[1]), setter, &p.background_level);
-                if p.settings().stem_count() == 3 {
-                    widgets::slider(ui, setter, &p.residual_level);
+                let stems = p.settings().stem_count();
+                for ((label, level), switches) in
+                    labels.iter().zip(p.levels()).zip(p.switches()).take(stems)
+                {
+                    widgets::stem(ui, label, setter, level, switches);
                 }
             });
         ui.separator();
@@ -279,10 +286,10 @@ impl UnweaveEditor {
 
     fn views(&mut self, ui: &mut Ui) {
         let algorithm = self.params.algorithm();
-        let has_residual = self.feed.has_residual.load(Ordering::Relaxed);
+        let stems = self.feed.stems.load(Ordering::Relaxed).min(MAX_STEMS);
         let labels = algorithm.stems().labels;
         let width = ui.available_width();
-        let meters_height = 4.0 * 18.0 + 8.0;
+        let meters_height = (1 + MAX_STEMS) as f32 * 18.0 + 8.0;
         let beat_height = if algorithm == Algorithm::Repet {
             150.0
         } else {
@@ -290,16 +297,11 @@ impl UnweaveEditor {
         };
         let spectrogram_height =
             (ui.available_height() - meters_height - beat_height - 16.0).max(120.0);
-        let legend = [
-            labels[0],
-            labels[1],
-            if has_residual { labels[2] } else { "" },
-        ];
         self.spectrogram.show(
             ui,
             vec2(width, spectrogram_height),
             self.feed.top_hz.load(Ordering::Relaxed),
-            legend,
+            &labels[..stems.min(labels.len())],
         );
         if algorithm == Algorithm::Repet {
             ui.add_space(6.0);
@@ -315,7 +317,7 @@ impl UnweaveEditor {
             );
         }
         ui.add_space(8.0);
-        self.meters.show(ui, width, labels, has_residual);
+        self.meters.show(ui, width, labels, stems);
     }
 }
 

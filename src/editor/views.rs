@@ -10,13 +10,17 @@ use egui::{
 use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
-use crate::engine::PeriodSource;
+use crate::engine::{MAX_STEMS, PeriodSource};
 use crate::feed::{Column, LOWEST_HZ, METERS, ROWS};
 
 /// Colours of the stems wherever they appear: mask overlay, meters, legend.
 pub const FOREGROUND: Color32 = Color32::from_rgb(255, 150, 40);
 pub const BACKGROUND: Color32 = Color32::from_rgb(70, 150, 255);
 pub const RESIDUAL: Color32 = Color32::from_rgb(190, 110, 255);
+/// Stems' fourth stem, the lead.
+pub const LEAD: Color32 = Color32::from_rgb(120, 220, 120);
+/// Each stem's colour, in output order.
+pub const STEM_COLOURS: [Color32; MAX_STEMS] = [FOREGROUND, BACKGROUND, RESIDUAL, LEAD];
 pub const INPUT: Color32 = Color32::from_rgb(200, 200, 200);
 const PANEL: Color32 = Color32::from_rgb(14, 16, 20);
 const GRID: Color32 = Color32::from_rgb(60, 64, 72);
@@ -73,24 +77,24 @@ impl Spectrogram {
                 if level == 0.0 {
                     continue;
                 }
-                let fg = column.foreground[row] as f32 / 255.0;
-                let res = column.residual[row] as f32 / 255.0;
-                let bg = (1.0 - fg - res).max(0.0);
+                let mut rgb = [0.0f32; 3];
+                for (share, colour) in column.share.iter().zip(STEM_COLOURS) {
+                    let part = scale(colour, share[row] as f32 / 255.0);
+                    for i in 0..3 {
+                        rgb[i] += part[i];
+                    }
+                }
                 // Perceived brightness: the quiet half of the range stays visible.
                 let light = level.powf(1.6);
-                let [f, b, r] = [
-                    scale(FOREGROUND, fg),
-                    scale(BACKGROUND, bg),
-                    scale(RESIDUAL, res),
-                ];
-                let mix = |i: usize| ((f[i] + b[i] + r[i]) * light) as u8;
+                let mix = |i: usize| (rgb[i] * light).min(255.0) as u8;
                 pixels[(ROWS - 1 - row) * WIDTH + x] = Color32::from_rgb(mix(0), mix(1), mix(2));
             }
         }
         ColorImage::new([WIDTH, ROWS], pixels)
     }
 
-    pub fn show(&mut self, ui: &mut Ui, size: egui::Vec2, top_hz: f32, names: [&str; 3]) {
+    /// `names`: the stems' names, in output order.
+    pub fn show(&mut self, ui: &mut Ui, size: egui::Vec2, top_hz: f32, names: &[&str]) {
         let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, PANEL);
@@ -150,14 +154,7 @@ impl Spectrogram {
             LABEL,
         );
         let mut x = plot.left();
-        for (name, colour) in [
-            (names[0], FOREGROUND),
-            (names[1], BACKGROUND),
-            (names[2], RESIDUAL),
-        ] {
-            if name.is_empty() {
-                continue;
-            }
+        for (name, colour) in names.iter().zip(STEM_COLOURS) {
             let chip = Rect::from_min_size(pos2(x, rect.bottom() - 14.0), vec2(10.0, 10.0));
             painter.rect_filled(chip, 2.0, colour);
             let galley = painter.layout_no_wrap(name.to_string(), font.clone(), LABEL);
@@ -259,21 +256,23 @@ pub fn beat_spectrum(
 
 /// Peak meters with a falling bar and a held peak, in dBFS.
 pub struct Meters {
-    level_db: [f32; 4],
-    held_db: [f32; 4],
-    held_for: [f32; 4],
+    level_db: [f32; METER_COUNT],
+    held_db: [f32; METER_COUNT],
+    held_for: [f32; METER_COUNT],
 }
 
 impl Default for Meters {
     fn default() -> Self {
         Self {
-            level_db: [METER_FLOOR_DB; 4],
-            held_db: [METER_FLOOR_DB; 4],
-            held_for: [0.0; 4],
+            level_db: [METER_FLOOR_DB; METER_COUNT],
+            held_db: [METER_FLOOR_DB; METER_COUNT],
+            held_for: [0.0; METER_COUNT],
         }
     }
 }
 
+/// The input and every stem.
+const METER_COUNT: usize = METERS.len();
 const METER_FLOOR_DB: f32 = -60.0;
 const METER_TOP_DB: f32 = 6.0;
 const FALL_DB_PER_SECOND: f32 = 24.0;
@@ -287,7 +286,7 @@ impl Meters {
     }
 
     /// Takes new peaks (linear) after `dt` seconds; returns whether anything still moves.
-    pub fn update(&mut self, peaks: [f32; 4], dt: f32) -> bool {
+    pub fn update(&mut self, peaks: [f32; METER_COUNT], dt: f32) -> bool {
         let mut moving = false;
         for (i, peak) in peaks.into_iter().enumerate() {
             let db = 20.0 * peak.max(1e-6).log10();
@@ -304,13 +303,10 @@ impl Meters {
         moving
     }
 
-    pub fn show(&self, ui: &mut Ui, width: f32, names: [&str; 3], has_residual: bool) {
-        let colours = [INPUT, FOREGROUND, BACKGROUND, RESIDUAL];
+    /// The input's meter and those of the first `stems` stems, named `names`.
+    pub fn show(&self, ui: &mut Ui, width: f32, names: &[&str], stems: usize) {
         let font = FontId::proportional(11.0);
-        for i in 0..4 {
-            if i == 3 && !has_residual {
-                continue;
-            }
+        for i in 0..=stems.min(names.len()) {
             let (rect, _) = ui.allocate_exact_size(vec2(width, 18.0), Sense::hover());
             let painter = ui.painter_at(rect);
             let name = if i == 0 { METERS[0] } else { names[i - 1] };
@@ -334,7 +330,7 @@ impl Meters {
             painter.rect_filled(
                 Rect::from_min_max(bar.min, pos2(x_of(self.level_db[i]), bar.bottom())),
                 2.0,
-                colours[i],
+                if i == 0 { INPUT } else { STEM_COLOURS[i - 1] },
             );
             let zero = x_of(0.0);
             painter.line_segment(
@@ -381,21 +377,24 @@ mod tests {
             (METER_FLOOR_DB, METER_FLOOR_DB),
             "silent until sound"
         );
-        assert!(meters.update([0.5, 0.25, 0.0, 0.0], 0.01));
+        assert!(meters.update([0.5, 0.25, 0.0, 0.0, 0.0], 0.01));
         let (level, held) = meters.reading(0);
         assert!((level - -6.02).abs() < 0.01 && (held - -6.02).abs() < 0.01);
         assert!((meters.reading(1).1 - -12.04).abs() < 0.01);
         // Half a second of silence: the bar falls 12 dB, the peak holds.
         for _ in 0..50 {
-            meters.update([0.0; 4], 0.01);
+            meters.update([0.0; METER_COUNT], 0.01);
         }
         let (level, held) = meters.reading(0);
         assert!((level - -18.0).abs() < 0.1, "bar at {level}");
         assert!((held - -6.02).abs() < 0.01, "peak held at {held}");
         // After the hold time, everything is back to silence.
         for _ in 0..300 {
-            meters.update([0.0; 4], 0.01);
+            meters.update([0.0; METER_COUNT], 0.01);
         }
-        assert!(!meters.update([0.0; 4], 0.01), "nothing moves in silence");
+        assert!(
+            !meters.update([0.0; METER_COUNT], 0.01),
+            "nothing moves in silence"
+        );
     }
 }

@@ -5,11 +5,11 @@
 
 use egui::{ComboBox, Ui};
 use nice_plug::params::enums::EnumParamInner;
-use nice_plug::prelude::{BoolParam, Param, ParamSetter};
+use nice_plug::prelude::{BoolParam, FloatParam, Param, ParamSetter};
 
 use nice_plug_egui::widgets::ParamSlider;
 
-use crate::params::{SettingParam, list_index};
+use crate::params::{SettingParam, StemSwitches, list_index};
 
 /// Width of a slider in the controls column, in points.
 pub const SLIDER_WIDTH: f32 = 150.0;
@@ -22,13 +22,33 @@ pub fn row(ui: &mut Ui, label: &str, add: impl FnOnce(&mut Ui)) {
 }
 
 pub fn slider<P: Param>(ui: &mut Ui, setter: &ParamSetter, param: &P) {
-    slider_named(ui, param.name(), setter, param);
+    row(ui, param.name(), |ui| {
+        ui.add(ParamSlider::for_param(param, setter).with_width(SLIDER_WIDTH));
+    });
 }
 
-/// A slider under a label of the caller's (a stem's name for what it means now).
-pub fn slider_named<P: Param>(ui: &mut Ui, label: &str, setter: &ParamSetter, param: &P) {
+/// A stem's row: its level under the stem's name for what it means now, then its
+/// mute (M) and solo (S) buttons.
+pub fn stem(
+    ui: &mut Ui,
+    label: &str,
+    setter: &ParamSetter,
+    level: &FloatParam,
+    switches: &StemSwitches,
+) {
     row(ui, label, |ui| {
-        ui.add(ParamSlider::for_param(param, setter).with_width(SLIDER_WIDTH));
+        ui.horizontal(|ui| {
+            ui.add(ParamSlider::for_param(level, setter).with_width(SLIDER_WIDTH - 56.0));
+            for (param, text) in [(&switches.mute, "M"), (&switches.solo, "S")] {
+                let on = param.value();
+                let response = ui.selectable_label(on, text).on_hover_text(param.name());
+                if response.clicked() {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter(param, !on);
+                    setter.end_set_parameter(param);
+                }
+            }
+        });
     });
 }
 

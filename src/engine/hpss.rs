@@ -16,7 +16,7 @@
 use super::geometry::Geometry;
 use super::median::{LANES, Lanes, MedianFilter, slide};
 use super::separator::Separator;
-use super::separator::{Entry, Stems};
+use super::separator::{Entry, Masks, Side, Stems};
 use super::settings::{Algorithm, HpssSettings, MAX_HARMONIC_WIDTH_MS, Settings};
 
 /// HPSS in the registry. Lookahead: half the harmonic median (`(frames − 1) / 2`
@@ -26,8 +26,11 @@ pub const ENTRY: Entry = Entry {
     id: "hpss",
     name: "HPSS",
     stems: Stems {
-        files: ["percussive", "harmonic", "residual"],
-        labels: ["Percussive", "Harmonic", "Residual"],
+        files: &["percussive", "harmonic", "residual"],
+        labels: &["Percussive", "Harmonic", "Residual"],
+        complement: 1,
+        sides: &[Side::Foreground, Side::Background, Side::Neither],
+        balance: ["Harmonic", "Percussive"],
     },
     build: |s, g| Box::new(Hpss::new(s.hpss, g.sample_rate, g.fft_size)),
     lookahead: |s, g| lookahead_for(&s.hpss, g),
@@ -102,11 +105,22 @@ pub struct Hpss {
 impl Hpss {
     /// Allocates everything the settings can later ask for at this sample rate and FFT size.
     pub fn new(settings: HpssSettings, sample_rate: f32, fft_size: usize) -> Self {
+        let lookahead = lookahead_for(&settings, &Geometry::new(sample_rate, fft_size));
+        Self::with_lookahead(settings, sample_rate, fft_size, lookahead)
+    }
+
+    /// As [`Self::new`], with the time median reaching `lookahead` frames ahead of the
+    /// masked frame (at most half the median; the rest of it lies in the past).
+    pub fn with_lookahead(
+        settings: HpssSettings,
+        sample_rate: f32,
+        fft_size: usize,
+        lookahead: usize,
+    ) -> Self {
         let hop = fft_size / super::stft::OVERLAP;
         let bins = fft_size / 2 + 1;
         let groups = bins.div_ceil(LANES);
         let width = harmonic_frames(settings.harmonic_width_ms, sample_rate, hop);
-        let lookahead = lookahead_for(&settings, &Geometry::new(sample_rate, fft_size));
         let max_width = harmonic_frames(MAX_HARMONIC_WIDTH_MS, sample_rate, hop).max(width);
         // The ring reaches back to the frame leaving the widest window: lookahead + width + 1.
         let capacity = max_width + lookahead + 1;
@@ -235,7 +249,22 @@ impl Separator for Hpss {
         self.set_settings(settings.hpss);
     }
 
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]) {
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let (foreground, residual) = masks.foreground_and_residual();
+        self.mask_frame(magnitude, foreground, residual);
+    }
+
+    fn reset(&mut self) {
+        self.history.fill([0.0; LANES]);
+        self.frames = 0;
+        self.clear_windows();
+    }
+}
+
+impl Hpss {
+    /// [`Separator::push`], writing the foreground's mask (and the residual's where
+    /// there is one) into plain slices: what a cascade of separators calls.
+    pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]) {
         let (bins, groups) = (self.bins, self.groups);
         let row = self.row(self.frames as isize);
         self.history[row..row + groups].as_flattened_mut()[..bins].copy_from_slice(magnitude);
@@ -296,12 +325,6 @@ impl Separator for Hpss {
             }
         }
     }
-
-    fn reset(&mut self) {
-        self.history.fill([0.0; LANES]);
-        self.frames = 0;
-        self.clear_windows();
-    }
 }
 
 #[cfg(test)]
@@ -324,7 +347,7 @@ mod tests {
             .enumerate()
         {
             let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
-            hpss.push(frame, &mut fg, &mut res);
+            hpss.mask_frame(frame, &mut fg, &mut res);
             if i >= lookahead {
                 out.push(fg);
             }

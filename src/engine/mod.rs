@@ -3,8 +3,8 @@
 //! ```text
 //! input (any block size) ─ sanitise ─┬─ input ring ─ every hop: window, FFT ─ |X| linked ─ Separator
 //!                                    │                                   complex frames delayed by lookahead
-//!                                    │                                   X·M_fg, X·M_res ─ IFFT, window, overlap-add
-//!                                    └─ dry delay line (latency) ─ background = dry − foreground − residual
+//!                                    │                                   X·M_stem ─ IFFT, window, overlap-add
+//!                                    └─ dry delay line (latency) ─ complement = dry − the other stems
 //! ```
 //!
 //! **Latency**: `fft_size + lookahead · hop` samples. A frame is analysed once its
@@ -12,8 +12,8 @@
 //! sample, so the window costs exactly `fft_size` samples; a separator that masks
 //! the frame `lookahead` hops back adds `lookahead · hop`.
 //!
-//! **Complementary stems**: the background is the delayed dry input minus the other
-//! stems, so `foreground + background + residual` is the delayed input to float
+//! **Complementary stems**: one stem (the background, or Stems' other) is the delayed
+//! dry input minus the other stems, so the stems sum to the delayed input to float
 //! rounding for every setting, and it costs one inverse FFT less per channel.
 //!
 //! **Block-size independence**: frames fall on fixed sample positions and all state
@@ -38,6 +38,7 @@ pub mod separator;
 pub mod settings;
 pub mod snpa;
 pub mod spectrogram;
+pub mod stems;
 pub mod stft;
 pub mod taught;
 
@@ -45,10 +46,10 @@ use realfft::num_complex::Complex;
 
 use geometry::Geometry;
 pub use nmf_filter::NmfFilter;
-pub use separator::{Inspection, Separator, Tempo};
+pub use separator::{Inspection, MAX_STEMS, Masks, Separator, Side, Tempo};
 pub use settings::{
     Algorithm, Ft2dSettings, HpssSettings, NmfSettings, PeriodSource, RepetSettings, Settings,
-    Taught,
+    StemsSettings, Taught,
 };
 use stft::Stft;
 pub use taught::{TemplateError, Templates};
@@ -88,16 +89,41 @@ impl Stem {
     pub const ALL: [Stem; 3] = [Stem::Foreground, Stem::Background, Stem::Residual];
 }
 
+/// A stem's place in output order: the two- and three-stem algorithms' stems by name.
+impl From<Stem> for usize {
+    fn from(stem: Stem) -> usize {
+        stem as usize
+    }
+}
+
 /// One analysed frame as the separator split it, for views such as a spectrogram
 /// with the masks laid over it. All slices are `fft_size / 2 + 1` bins long.
 pub struct FrameView<'a> {
     /// The magnitude of the frame the masks belong to (channels linked: the root of
     /// the summed power); with lookahead, that frame is `lookahead` hops old.
     pub magnitude: &'a [f32],
-    /// The share of each bin that goes to the foreground.
-    pub foreground: &'a [f32],
-    /// The share that goes to the residual, when the settings have one.
-    pub residual: Option<&'a [f32]>,
+    /// The share of each bin that goes to each stem, in output order; the
+    /// complementary stem's is not filled in (it is one minus the others).
+    pub masks: &'a Masks,
+    /// How many stems the settings give (see [`Settings::stem_count`]).
+    pub stems: usize,
+    /// The stem that is the rest.
+    pub complement: usize,
+}
+
+impl FrameView<'_> {
+    /// The share of bin `bin` that goes to `stem`.
+    pub fn share(&self, stem: usize, bin: usize) -> f32 {
+        if stem == self.complement {
+            let others: f32 = (0..self.stems)
+                .filter(|&s| s != self.complement)
+                .map(|s| self.masks.get(s)[bin])
+                .sum();
+            (1.0 - others).max(0.0)
+        } else {
+            self.masks.get(stem)[bin]
+        }
+    }
 }
 
 /// Receives every frame [`Engine::process_observed`] masks, on the audio thread: it
@@ -193,7 +219,10 @@ pub struct Engine {
     custom: bool,
     lookahead: usize,
     latency: usize,
-    has_residual: bool,
+    /// How many stems there are, which one is the rest, and which are synthesised.
+    stem_count: usize,
+    complement: usize,
+    synthesised: [bool; MAX_STEMS],
 
     /// Position in the input and overlap-add rings (both `fft_size` long); a multiple
     /// of the hop when a frame is due, so a run of samples between frames never wraps.
@@ -201,9 +230,8 @@ pub struct Engine {
     since_frame: usize,
     frames: usize,
     input: Vec<Vec<f32>>,
-    /// Overlap-add accumulators: `[channel]` for the foreground, then for the residual.
-    ola_foreground: Vec<Vec<f32>>,
-    ola_residual: Vec<Vec<f32>>,
+    /// Overlap-add accumulators, `[stem][channel]` (the complement's are not used).
+    ola: Vec<Vec<Vec<f32>>>,
     dry: Vec<Vec<f32>>,
     dry_pos: usize,
     /// Complex frames awaiting their masks: `lookahead + 1` frames per channel.
@@ -212,13 +240,12 @@ pub struct Engine {
     magnitude: Vec<f32>,
     /// The magnitude of the masked frame, for [`FrameView`] when there is lookahead.
     view_magnitude: Vec<f32>,
-    mask_foreground: Vec<f32>,
-    mask_residual: Vec<f32>,
+    masks: Masks,
     time: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
 
     /// Output of the last block: `[stem][channel]`, `max_block` long each.
-    out: [Vec<Vec<f32>>; 3],
+    out: [Vec<Vec<f32>>; MAX_STEMS],
     out_len: usize,
 }
 
@@ -233,7 +260,7 @@ impl Engine {
         Self::build(settings, None, sample_rate, channels, max_block)
     }
 
-    /// An engine around a separator of the caller's (two stems, no residual), with the
+    /// An engine around a separator of the caller's (its foreground and the rest), with the
     /// STFT of `fft_size`. The benchmarks use it to time the bare STFT round trip.
     pub fn with_separator(
         separator: Box<dyn Separator>,
@@ -270,7 +297,15 @@ impl Engine {
         }
         let stft = Stft::new(settings::fft_size_at(settings.fft_size, sample_rate));
         let (n, hop, bins) = (stft.size, stft.hop, stft.bins());
-        let has_residual = custom.is_none() && settings.stem_count() == 3;
+        let (stem_count, complement) = if custom.is_some() {
+            (2, Stem::Background as usize)
+        } else {
+            (
+                settings.stem_count(),
+                registry::entry(settings.algorithm).stems.complement,
+            )
+        };
+        let synthesised = std::array::from_fn(|s| s < stem_count && s != complement);
         let geometry = Geometry::new(sample_rate, n);
         let is_custom = custom.is_some();
         let separator = custom
@@ -285,20 +320,22 @@ impl Engine {
             custom: is_custom,
             lookahead: 0,
             latency: 0,
-            has_residual,
+            stem_count,
+            complement,
+            synthesised,
             pos: 0,
             since_frame: 0,
             frames: 0,
             input: vec![vec![0.0; n]; channels],
-            ola_foreground: vec![vec![0.0; n]; channels],
-            ola_residual: vec![vec![0.0; n]; channels],
+            ola: (0..MAX_STEMS)
+                .map(|s| vec![vec![0.0; if synthesised[s] { n } else { 0 }]; channels])
+                .collect(),
             dry: Vec::new(),
             dry_pos: 0,
             spectra: Vec::new(),
             magnitude: vec![0.0; bins],
             view_magnitude: vec![0.0; bins],
-            mask_foreground: vec![0.0; bins],
-            mask_residual: vec![0.0; bins],
+            masks: Masks::new(bins),
             time: vec![0.0; n],
             spectrum: vec![Complex::default(); bins],
             out: std::array::from_fn(|_| vec![vec![0.0; max_block]; channels]),
@@ -315,8 +352,7 @@ impl Engine {
         for buf in engine
             .input
             .iter_mut()
-            .chain(&mut engine.ola_foreground)
-            .chain(&mut engine.ola_residual)
+            .chain(engine.ola.iter_mut().flatten())
         {
             prefault(buf);
         }
@@ -360,9 +396,9 @@ impl Engine {
         self.stft.size
     }
 
-    /// Whether the residual stem carries anything (it is silent otherwise).
-    pub fn has_residual(&self) -> bool {
-        self.has_residual
+    /// How many stems carry something: the first this many in output order.
+    pub fn stem_count(&self) -> usize {
+        self.stem_count
     }
 
     /// Applies settings that do not change the latency or the buffers, without
@@ -422,8 +458,7 @@ impl Engine {
         for buf in self
             .input
             .iter_mut()
-            .chain(&mut self.ola_foreground)
-            .chain(&mut self.ola_residual)
+            .chain(self.ola.iter_mut().flatten())
             .chain(&mut self.dry)
         {
             buf.fill(0.0);
@@ -460,24 +495,26 @@ impl Engine {
         let mut done = 0;
         while done < len {
             let run = (hop - self.since_frame).min(len - done);
-            for c in 0..self.channels {
-                let x = &input[c].as_ref()[done..done + run];
+            for (c, input) in input.iter().enumerate().take(self.channels) {
+                let x = &input.as_ref()[done..done + run];
                 let ring = &mut self.input[c][self.pos..self.pos + run];
-                let ola_fg = &mut self.ola_foreground[c][self.pos..self.pos + run];
-                let ola_res = &mut self.ola_residual[c][self.pos..self.pos + run];
                 let dry = &mut self.dry[c][self.dry_pos..self.dry_pos + run];
-                let [fg, bg, res] = &mut self.out;
-                let fg = &mut fg[c][done..done + run];
-                let bg = &mut bg[c][done..done + run];
-                let res = &mut res[c][done..done + run];
+                let mut rest = std::mem::take(&mut self.out[self.complement][c]);
+                let rest_run = &mut rest[done..done + run];
                 for k in 0..run {
                     let x = sanitise(x[k]);
-                    let delayed = std::mem::replace(&mut dry[k], x);
+                    rest_run[k] = std::mem::replace(&mut dry[k], x);
                     ring[k] = x;
-                    fg[k] = std::mem::take(&mut ola_fg[k]);
-                    res[k] = std::mem::take(&mut ola_res[k]);
-                    bg[k] = delayed - fg[k] - res[k];
                 }
+                for s in (0..MAX_STEMS).filter(|&s| self.synthesised[s]) {
+                    let ola = &mut self.ola[s][c][self.pos..self.pos + run];
+                    let out = &mut self.out[s][c][done..done + run];
+                    for ((o, a), r) in out.iter_mut().zip(ola).zip(rest_run.iter_mut()) {
+                        *o = std::mem::take(a);
+                        *r -= *o;
+                    }
+                }
+                self.out[self.complement][c] = rest;
             }
             done += run;
             self.pos = (self.pos + run) % n;
@@ -495,8 +532,8 @@ impl Engine {
     }
 
     /// One channel of one stem from the last [`Engine::process`] call.
-    pub fn stem(&self, stem: Stem, channel: usize) -> &[f32] {
-        &self.out[stem as usize][channel][..self.out_len]
+    pub fn stem(&self, stem: impl Into<usize>, channel: usize) -> &[f32] {
+        &self.out[stem.into()][channel][..self.out_len]
     }
 
     fn frame<O: FrameObserver>(&mut self, observer: &mut O) {
@@ -526,11 +563,7 @@ impl Engine {
             *m = m.sqrt();
         }
 
-        self.separator.push(
-            &self.magnitude,
-            &mut self.mask_foreground,
-            &mut self.mask_residual,
-        );
+        self.separator.push(&self.magnitude, &mut self.masks);
 
         if observer.wants_frames() {
             self.observe(masked, observer);
@@ -538,23 +571,14 @@ impl Engine {
 
         for c in 0..self.channels {
             let frame = &self.spectra[c][masked * bins..(masked + 1) * bins];
-            Self::synthesise(
-                &mut self.stft,
-                frame,
-                &self.mask_foreground,
-                &mut self.spectrum,
-                &mut self.time,
-                &mut self.ola_foreground[c],
-                self.pos,
-            );
-            if self.has_residual {
+            for s in (0..MAX_STEMS).filter(|&s| self.synthesised[s]) {
                 Self::synthesise(
                     &mut self.stft,
                     frame,
-                    &self.mask_residual,
+                    self.masks.get(s),
                     &mut self.spectrum,
                     &mut self.time,
-                    &mut self.ola_residual[c],
+                    &mut self.ola[s][c],
                     self.pos,
                 );
             }
@@ -580,8 +604,9 @@ impl Engine {
         };
         observer.frame(&FrameView {
             magnitude,
-            foreground: &self.mask_foreground,
-            residual: self.has_residual.then_some(&self.mask_residual[..]),
+            masks: &self.masks,
+            stems: self.stem_count,
+            complement: self.complement,
         });
     }
 

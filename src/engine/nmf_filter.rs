@@ -26,7 +26,7 @@
 //! into blocks, so the stems do not depend on the block size.
 
 use super::kernels::dot;
-use super::separator::{Entry, Inspection, Separator, Stems};
+use super::separator::{Entry, Inspection, Masks, Separator, Stems};
 use super::settings::{
     Algorithm, MAX_FREE_COMPONENTS, MAX_NMF_COMPONENTS, NmfSettings, Settings, Taught,
 };
@@ -296,15 +296,9 @@ impl Separator for NmfFilter {
         NmfFilter::take_templates(self)
     }
 
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
-        if self.has_pending {
-            self.finish(foreground);
-        } else {
-            foreground[..self.bins].fill(0.0);
-        }
-        self.pending.copy_from_slice(&magnitude[..self.bins]);
-        self.pending_done = 0;
-        self.has_pending = true;
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let (foreground, residual) = masks.foreground_and_residual();
+        self.mask_frame(magnitude, foreground, residual);
     }
 
     fn work(&mut self, arrived: usize, hop: usize) {
@@ -325,6 +319,21 @@ impl Separator for NmfFilter {
         self.pending.fill(0.0);
         self.pending_done = 0;
         self.has_pending = false;
+    }
+}
+
+impl NmfFilter {
+    /// [`Separator::push`], writing the foreground's mask (and the residual's where
+    /// there is one) into plain slices: what a cascade of separators calls.
+    pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+        if self.has_pending {
+            self.finish(foreground);
+        } else {
+            foreground[..self.bins].fill(0.0);
+        }
+        self.pending.copy_from_slice(&magnitude[..self.bins]);
+        self.pending_done = 0;
+        self.has_pending = true;
     }
 }
 
@@ -370,7 +379,7 @@ mod tests {
         let mix: Vec<f32> = background.iter().zip(&lead).map(|(a, b)| a + b).collect();
         let (mut fg, mut res) = (vec![0.0; bins], vec![0.0; bins]);
         for _ in 0..200 {
-            filter.push(&mix, &mut fg, &mut res);
+            filter.mask_frame(&mix, &mut fg, &mut res);
         }
         for b in [10, 20, 30] {
             assert!(
@@ -408,8 +417,8 @@ mod tests {
         let mut random = nmf::XorShift::new(3);
         for t in 0..40 {
             let v: Vec<f32> = (0..bins).map(|_| random.uniform() * 3.0).collect();
-            at_once.push(&v, &mut a, &mut []);
-            spread.push(&v, &mut b, &mut []);
+            at_once.mask_frame(&v, &mut a, &mut []);
+            spread.mask_frame(&v, &mut b, &mut []);
             assert_eq!(a, b, "frame {t}");
             // An uneven cut of the hop, different every frame.
             let hop = size / 4;
@@ -427,7 +436,7 @@ mod tests {
         let mut filter = NmfFilter::new(NmfSettings::default(), 48_000.0, 1024);
         let v = vec![1.0; 513];
         let mut fg = vec![0.5; 513];
-        filter.push(&v, &mut fg, &mut []);
+        filter.mask_frame(&v, &mut fg, &mut []);
         assert!(fg.iter().all(|&x| x == 0.0));
     }
 
@@ -448,7 +457,7 @@ mod tests {
             frame(bins, &[(5, 1.0)]),
         ] {
             for _ in 0..50 {
-                filter.push(&v, &mut fg, &mut []);
+                filter.mask_frame(&v, &mut fg, &mut []);
                 assert!(fg.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)));
             }
         }

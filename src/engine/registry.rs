@@ -3,14 +3,15 @@
 
 use super::separator::{Entry, Stems};
 use super::settings::Algorithm;
-use super::{ft2d, hpss, nmf_filter, repet, repet_sim};
+use super::{ft2d, hpss, nmf_filter, repet, repet_sim, stems};
 
-pub const SEPARATORS: [Entry; 5] = [
+pub const SEPARATORS: [Entry; 6] = [
     hpss::ENTRY,
     repet::ENTRY,
     repet_sim::ENTRY,
     ft2d::ENTRY,
     nmf_filter::ENTRY,
+    stems::ENTRY,
 ];
 
 /// The algorithms' stable ids, in registry order (the plugin's list parameter).
@@ -42,9 +43,9 @@ impl Algorithm {
         entry(self).name
     }
 
-    /// Stem names in output order (foreground, background, then residual when there is
-    /// one), as file names take them.
-    pub fn stem_names(self) -> [&'static str; 3] {
+    /// Stem names in output order, as file names take them (the settings may leave the
+    /// last silent: see [`super::Settings::stem_count`]).
+    pub fn stem_names(self) -> &'static [&'static str] {
         self.stems().files
     }
 

@@ -26,7 +26,7 @@ use super::median::{LANES, Lanes, lower_median};
 use super::rolling::lookahead_for;
 pub use super::rolling::{Rolling, history_capacity, repeating_mask};
 use super::separator::Tempo;
-use super::separator::{Entry, Inspection, Separator, Stems};
+use super::separator::{Entry, Inspection, Masks, Separator, Stems};
 use super::settings::{Algorithm, PeriodSource, RepetSettings, Settings};
 
 /// REPET in the registry. Lookahead: the Lookahead setting, rounded to hops.
@@ -163,7 +163,24 @@ impl Separator for Repet {
         }
     }
 
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let (foreground, residual) = masks.foreground_and_residual();
+        self.mask_frame(magnitude, foreground, residual);
+    }
+
+    fn reset(&mut self) {
+        self.rolling.history.reset();
+        self.beat.reset();
+        self.tracker.reset();
+        self.period = None;
+        self.periods.fill(f64::NAN);
+    }
+}
+
+impl Repet {
+    /// [`Separator::push`], writing the foreground's mask (and the residual's where
+    /// there is one) into plain slices: what a cascade of separators calls.
+    pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
         let masked = self.rolling.push(magnitude, foreground);
         if self.beat.push(magnitude) && !self.beat.is_quiet() {
             self.track();
@@ -224,14 +241,6 @@ impl Separator for Repet {
         self.rolling
             .mask(masked, self.model.as_flattened(), foreground);
     }
-
-    fn reset(&mut self) {
-        self.rolling.history.reset();
-        self.beat.reset();
-        self.tracker.reset();
-        self.period = None;
-        self.periods.fill(f64::NAN);
-    }
 }
 
 #[cfg(test)]
@@ -269,7 +278,7 @@ mod tests {
         let mut repet = Repet::new(settings(), RATE, SIZE);
         let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
         for frame in loop_frames(12 * PERIOD) {
-            repet.push(&frame, &mut fg, &mut res);
+            repet.mask_frame(&frame, &mut fg, &mut res);
         }
         let expected = (PERIOD * SIZE / 4) as f32 / RATE;
         let period = repet.period_seconds().expect("a period");
@@ -290,7 +299,7 @@ mod tests {
         frames[lead][100] += 20.0;
         let (mut repeating, mut count) = (0.0, 0);
         for (i, frame) in frames.iter().enumerate() {
-            repet.push(frame, &mut fg, &mut res);
+            repet.mask_frame(frame, &mut fg, &mut res);
             if i >= 8 * PERIOD && i != lead {
                 repeating += fg.iter().sum::<f32>() / BINS as f32;
                 count += 1;
@@ -316,7 +325,7 @@ mod tests {
         let mut repet = Repet::new(settings, RATE, SIZE);
         let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
         for frame in loop_frames(4 * PERIOD) {
-            repet.push(&frame, &mut fg, &mut res);
+            repet.mask_frame(&frame, &mut fg, &mut res);
         }
         let hop_s = (SIZE / 4) as f32 / RATE;
         let period = repet.period_seconds().expect("a period");

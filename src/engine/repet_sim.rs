@@ -21,7 +21,7 @@ use super::kernels::dot;
 use super::median::{LANES, Lanes, lower_median};
 use super::rolling::Rolling;
 use super::rolling::lookahead_for;
-use super::separator::{Entry, Separator, Stems};
+use super::separator::{Entry, Masks, Separator, Stems};
 use super::settings::{Algorithm, MAX_NEIGHBOURS, RepetSettings, Settings};
 
 /// REPET-SIM in the registry. Lookahead: the Lookahead setting, rounded to hops.
@@ -162,7 +162,20 @@ impl Separator for RepetSim {
         self.set_settings(settings.repet);
     }
 
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let (foreground, residual) = masks.foreground_and_residual();
+        self.mask_frame(magnitude, foreground, residual);
+    }
+
+    fn reset(&mut self) {
+        self.rolling.history.reset();
+    }
+}
+
+impl RepetSim {
+    /// [`Separator::push`], writing the foreground's mask (and the residual's where
+    /// there is one) into plain slices: what a cascade of separators calls.
+    pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
         let Some(masked) = self.rolling.push(magnitude, foreground) else {
             return;
         };
@@ -179,10 +192,6 @@ impl Separator for RepetSim {
         }
         self.rolling
             .mask(masked, self.model.as_flattened(), foreground);
-    }
-
-    fn reset(&mut self) {
-        self.rolling.history.reset();
     }
 }
 
@@ -228,7 +237,7 @@ mod tests {
             if i == lead {
                 frame[100] += 20.0;
             }
-            sim.push(&frame, &mut fg, &mut res);
+            sim.mask_frame(&frame, &mut fg, &mut res);
             if i == lead {
                 assert!(fg[100] > 0.9, "the lead: {}", fg[100]);
             } else if i >= 8 * PERIOD {
@@ -254,7 +263,7 @@ mod tests {
         let (mut fg, mut res) = (vec![0.0; BINS], vec![0.0; BINS]);
         for i in 0..200 {
             let frame = vec![(i % 7) as f32; BINS];
-            sim.push(&frame, &mut fg, &mut res);
+            sim.mask_frame(&frame, &mut fg, &mut res);
             assert!(fg.iter().all(|m| (0.0..=1.0).contains(m)));
         }
     }

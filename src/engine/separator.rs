@@ -9,17 +9,18 @@ use super::taught::Templates;
 /// A per-frame separator: it sees one magnitude frame per hop and returns the
 /// masks of the frame [`Separator::lookahead`] hops back. It owns its history.
 ///
-/// Masks lie in `[0, 1]` and `foreground + residual ≤ 1`; the background takes
-/// the rest, so the stems always sum to the input.
+/// Masks lie in `[0, 1]` and sum to at most 1 in each bin; the algorithm's
+/// complementary stem ([`Stems::complement`], the background for most) takes the
+/// rest, so the stems always sum to the input.
 pub trait Separator: Send {
     /// How many hops the masks trail the newest frame; the engine delays the
     /// complex frames by as much, and the latency grows by `lookahead * hop`.
     fn lookahead(&self) -> usize;
 
     /// Takes the newest magnitude frame (channels linked: the root of the summed
-    /// power) and writes the masks of the frame `lookahead()` hops back.
-    /// `residual` is left untouched when the separator has no residual stem.
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]);
+    /// power) and writes the masks of the frame `lookahead()` hops back, one per stem
+    /// but the complementary one; a stem the settings leave silent is left untouched.
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks);
 
     /// Does a share of the work that the next `push` would otherwise do at once:
     /// `arrived` of the `hop` samples until the next frame are in. The engine calls it
@@ -77,22 +78,87 @@ pub struct Inspection<'a> {
     pub templates: Option<&'a Templates>,
 }
 
-/// The names of an algorithm's stems, in output order (foreground, background,
-/// residual): one table for file names, ports, meters and the editor.
+/// The most stems an algorithm has (Stems: drums, bass, other, lead).
+pub const MAX_STEMS: usize = 4;
+
+/// A mask per stem, `bins` long each, indexed by the stem's place in output order.
+/// The complementary stem's mask is not read: the engine makes that stem the rest.
+pub struct Masks {
+    masks: [Vec<f32>; MAX_STEMS],
+}
+
+impl Masks {
+    pub fn new(bins: usize) -> Self {
+        let mut masks = Self {
+            masks: std::array::from_fn(|_| vec![0.0; bins]),
+        };
+        for mask in &mut masks.masks {
+            super::buffers::prefault(mask);
+        }
+        masks
+    }
+
+    pub fn get(&self, stem: usize) -> &[f32] {
+        &self.masks[stem]
+    }
+
+    pub fn get_mut(&mut self, stem: usize) -> &mut [f32] {
+        &mut self.masks[stem]
+    }
+
+    /// The two masks of a two- or three-stem algorithm: its foreground (first in output
+    /// order) and residual (third); the background (second) is the rest.
+    pub fn foreground_and_residual(&mut self) -> (&mut [f32], &mut [f32]) {
+        let [foreground, _, residual, _] = &mut self.masks;
+        (foreground, residual)
+    }
+
+    /// Every mask, in output order.
+    pub fn all_mut(&mut self) -> &mut [Vec<f32>; MAX_STEMS] {
+        &mut self.masks
+    }
+}
+
+/// The names of an algorithm's stems, in output order: one table for file names,
+/// ports, meters and the editor.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stems {
-    /// In file names (`NAME.<stem>.wav`) and on the command line.
-    pub files: [&'static str; 3],
-    /// What the editor and the meters call them.
-    pub labels: [&'static str; 3],
+    /// In file names (`NAME.<stem>.wav`) and on the command line. Every stem the
+    /// algorithm can have; some settings leave the last silent (HPSS's residual).
+    pub files: &'static [&'static str],
+    /// What the editor, the meters and the ports call them.
+    pub labels: &'static [&'static str],
+    /// The stem that is the rest (the delayed input minus the others), so that the
+    /// stems always sum to the input; it costs no inverse FFT.
+    pub complement: usize,
+    /// Which side of the Balance each stem is on.
+    pub sides: &'static [Side],
+    /// What the Balance turns towards: its background end, then its foreground end.
+    pub balance: [&'static str; 2],
+}
+
+/// A stem's side of the Balance: it fades as the Balance turns to the other side, or
+/// (neither, HPSS's residual) as it turns to either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Foreground,
+    Background,
+    Neither,
 }
 
 impl Stems {
     /// A lead over an accompaniment: the repeating family and NMF.
     pub const LEAD_AND_BACKGROUND: Stems = Stems {
-        files: ["foreground", "background", "residual"],
-        labels: ["Lead", "Repeating", "Residual"],
+        files: &["foreground", "background", "residual"],
+        labels: &["Lead", "Repeating", "Residual"],
+        complement: 1,
+        sides: &[Side::Foreground, Side::Background, Side::Neither],
+        balance: ["Repeating", "Lead"],
     };
+
+    pub fn count(&self) -> usize {
+        self.files.len()
+    }
 }
 
 /// An algorithm as the registry knows it: how to build its separator and what it

@@ -21,7 +21,7 @@ use nice_plug_egui::EguiEditorState;
 use nice_plug_egui::RepaintNotifier;
 use ringbuf::HeapCons;
 
-use crate::engine::{Algorithm, Engine, Settings, Stem, Tempo};
+use crate::engine::{Algorithm, Engine, MAX_STEMS, Settings, Side, Tempo};
 use crate::feed::{Column, Feed, Publisher};
 use crate::params::{self, UnweaveParams};
 use learn::{LearnJob, Learner};
@@ -39,6 +39,8 @@ pub enum Task {
 
 /// Bypass crossfades over this long, so toggling it never clicks.
 const BYPASS_FADE_MS: f32 = 10.0;
+/// A stem's mute and solo fade it out and in over this long, for the same reason.
+const SWITCH_FADE_MS: f32 = 10.0;
 
 pub struct Unweave {
     params: Arc<UnweaveParams>,
@@ -49,6 +51,8 @@ pub struct Unweave {
     switcher: Switcher,
     handover: Arc<Handover>,
     bypass_mix: Smoother<f32>,
+    /// Each stem's gain on the main output from its mute and solo: 0 or 1, faded.
+    stem_gates: [Smoother<f32>; MAX_STEMS],
 
     editor_state: Arc<EguiEditorState>,
     feed: Arc<Feed>,
@@ -76,6 +80,11 @@ impl Default for Unweave {
             switcher: Switcher::new(handover.clone()),
             handover,
             bypass_mix: Smoother::new(SmoothingStyle::Linear(BYPASS_FADE_MS)),
+            stem_gates: std::array::from_fn(|_| {
+                let gate = Smoother::new(SmoothingStyle::Linear(SWITCH_FADE_MS));
+                gate.reset(1.0);
+                gate
+            }),
             editor_state: crate::editor::default_state(),
             publisher: Publisher::new(feed.clone(), producer, repaint.clone()),
             feed,
@@ -89,10 +98,16 @@ const fn stereo() -> Option<NonZeroU32> {
     NonZeroU32::new(2)
 }
 
-const STEREO_AUX: [NonZeroU32; 3] = [new_nonzero_u32(2), new_nonzero_u32(2), new_nonzero_u32(2)];
-const MONO_AUX: [NonZeroU32; 3] = [new_nonzero_u32(1), new_nonzero_u32(1), new_nonzero_u32(1)];
-/// Names of the auxiliary outputs, in port order.
-pub const AUX_OUTPUT_NAMES: [&str; 3] = ["Foreground", "Background", "Residual"];
+const STEREO_AUX: [NonZeroU32; MAX_STEMS] = [new_nonzero_u32(2); MAX_STEMS];
+const MONO_AUX: [NonZeroU32; MAX_STEMS] = [new_nonzero_u32(1); MAX_STEMS];
+/// Names of the auxiliary outputs, in port order: what each carries with the two- and
+/// three-stem algorithms, then with Stems (nice-plug names ports once, for every mode).
+pub const AUX_OUTPUT_NAMES: [&str; MAX_STEMS] = [
+    "Foreground / Drums",
+    "Background / Bass",
+    "Residual / Other",
+    "Lead (Stems)",
+];
 
 /// The host's tempo in quarter notes per minute and its bar in quarter notes
 /// (6/8 is three), when it sends both.
@@ -115,6 +130,15 @@ impl Unweave {
             (1.0 - balance).min(1.0),
             1.0 - balance.abs(),
         ]
+    }
+
+    /// The Balance's gain for a stem on `side`, from [`Self::balance_gains`].
+    fn side_gain(gains: [f32; 3], side: Side) -> f32 {
+        match side {
+            Side::Foreground => gains[0],
+            Side::Background => gains[1],
+            Side::Neither => gains[2],
+        }
     }
 }
 
@@ -237,11 +261,16 @@ impl Plugin for Unweave {
             &p.foreground_level,
             &p.background_level,
             &p.residual_level,
+            &p.lead_level,
         ] {
             param.smoothed.reset(param.value());
         }
         self.bypass_mix
             .reset(if p.bypass.value() { 1.0 } else { 0.0 });
+        let stems = self.engine.as_ref().map_or(MAX_STEMS, |e| e.stem_count());
+        for (gate, audible) in self.stem_gates.iter().zip(p.audible(stems)) {
+            gate.reset(f32::from(u8::from(audible)));
+        }
     }
 
     fn process(
@@ -314,7 +343,7 @@ impl Plugin for Unweave {
         let stems = &self.switcher;
         let channels = engine.channels();
 
-        for (port, stem) in aux.outputs.iter_mut().zip(Stem::ALL) {
+        for (stem, port) in aux.outputs.iter_mut().enumerate() {
             for (c, out) in port.as_slice().iter_mut().enumerate() {
                 // A port the host left without buffers (inactive) has empty channels.
                 if out.len() == len {
@@ -324,19 +353,33 @@ impl Plugin for Unweave {
         }
 
         let p = &self.params;
+        let sides = engine.settings().algorithm.stems().sides;
+        let levels = p.levels();
+        for (gate, audible) in self.stem_gates.iter().zip(p.audible(engine.stem_count())) {
+            gate.set_target(self.sample_rate, f32::from(u8::from(audible)));
+        }
+        let gates = &self.stem_gates;
         for i in 0..len {
-            let [bf, bb, br] = Self::balance_gains(p.balance.smoothed.next() * 0.01);
-            let gains = [
-                bf * params::level_gain(p.foreground_level.smoothed.next()),
-                bb * params::level_gain(p.background_level.smoothed.next()),
-                br * params::level_gain(p.residual_level.smoothed.next()),
-            ];
+            let balance = Self::balance_gains(p.balance.smoothed.next() * 0.01);
+            // Every level's smoother steps every sample, heard or not, so a stem that
+            // comes in with a new algorithm does not glide from an old level.
+            let gains: [f32; MAX_STEMS] = std::array::from_fn(|s| {
+                let level = params::level_gain(levels[s].smoothed.next()) * gates[s].next();
+                sides
+                    .get(s)
+                    .map_or(0.0, |&side| Self::side_gain(balance, side) * level)
+            });
             let dry = self.bypass_mix.next();
             for (c, out) in main.iter_mut().enumerate() {
-                let stems = Stem::ALL.map(|s| stems.stem(s, c.min(channels - 1))[i]);
-                let wet = gains[0] * stems[0] + gains[1] * stems[1] + gains[2] * stems[2];
+                let stems: [f32; MAX_STEMS] =
+                    std::array::from_fn(|s| stems.stem(s, c.min(channels - 1))[i]);
+                let mut wet = gains[0] * stems[0];
+                let mut delayed = stems[0];
+                for s in 1..MAX_STEMS {
+                    wet += gains[s] * stems[s];
+                    delayed += stems[s];
+                }
                 // The stems sum to the input delayed by the latency: the bypassed signal.
-                let delayed = stems[0] + stems[1] + stems[2];
                 out[i] = wet + dry * (delayed - wet);
             }
         }

@@ -153,6 +153,9 @@ pub enum Follow {
     Build(BuildJob),
 }
 
+/// A new engine that has faded in, with its capture ring and the shell it came in.
+pub type FadedIn = (Box<Engine>, Option<HeapProd<f32>>, Box<Prepared>);
+
 /// The audio thread's side: records the input, decides when a new engine is needed,
 /// primes it and crossfades to it. Everything is allocated in [`Switcher::activate`].
 pub struct Switcher {
@@ -171,7 +174,7 @@ pub struct Switcher {
     chunk: Vec<Vec<f32>>,
     fade_len: usize,
     /// The stems the outputs play: the engine's, or the crossfade between two engines.
-    out: [Vec<Vec<f32>>; 3],
+    out: [Vec<Vec<f32>>; crate::engine::MAX_STEMS],
     len: usize,
 }
 
@@ -368,11 +371,7 @@ impl Switcher {
     /// Runs the block through the incoming engine (catching up first) and fills the
     /// stems the outputs play. `engine` has processed `input` already. When the new
     /// engine has faded in, returns it with its capture ring.
-    pub fn run<S: AsRef<[f32]>>(
-        &mut self,
-        input: &[S],
-        engine: &Engine,
-    ) -> Option<(Box<Engine>, Option<HeapProd<f32>>, Box<Prepared>)> {
+    pub fn run<S: AsRef<[f32]>>(&mut self, input: &[S], engine: &Engine) -> Option<FadedIn> {
         let len = input.first().map_or(0, |c| c.as_ref().len());
         self.len = len;
         let block_start = self.written - len as u64;
@@ -408,7 +407,7 @@ impl Switcher {
                 let faded = incoming.faded.get_or_insert(0);
                 let fade = self.fade_len as f32;
                 for (s, out) in self.out.iter_mut().enumerate() {
-                    let stem = crate::engine::Stem::ALL[s];
+                    let stem = s;
                     for (c, out) in out.iter_mut().enumerate().take(channels) {
                         let new = incoming.prepared.engine.as_deref().expect("incoming");
                         let (old, new) = (engine.stem(stem, c), new.stem(stem, c));
@@ -428,7 +427,7 @@ impl Switcher {
             }
             _ => {
                 for (s, out) in self.out.iter_mut().enumerate() {
-                    let stem = crate::engine::Stem::ALL[s];
+                    let stem = s;
                     for (c, out) in out.iter_mut().enumerate().take(channels) {
                         out[..len].copy_from_slice(engine.stem(stem, c));
                     }
@@ -439,8 +438,8 @@ impl Switcher {
     }
 
     /// One channel of one stem as the outputs play it, for the last block.
-    pub fn stem(&self, stem: crate::engine::Stem, channel: usize) -> &[f32] {
-        &self.out[stem as usize][channel][..self.len]
+    pub fn stem(&self, stem: impl Into<usize>, channel: usize) -> &[f32] {
+        &self.out[stem.into()][channel][..self.len]
     }
 }
 

@@ -5,7 +5,7 @@
 pub mod clap;
 
 use std::path::PathBuf;
-use unweave::engine::{Engine, Settings, Stem};
+use unweave::engine::{Algorithm, Engine, MAX_STEMS, Settings, Stem};
 
 /// Deterministic white noise in [-1, 1).
 pub fn noise(len: usize, seed: u64) -> Vec<f32> {
@@ -43,14 +43,15 @@ pub fn tones_and_clicks(len: usize, sample_rate: f32, click_every: usize) -> (Ve
     (harmonic, percussive)
 }
 
-/// The three stems of a whole signal, `[stem][channel][sample]`, with the latency
-/// left in (the output is as long as the input plus `tail`).
+/// Every stem of a whole signal, `[stem][channel][sample]` in output order (the ones
+/// the settings leave silent are silence), with the latency left in (the output is as
+/// long as the input plus `tail`).
 pub fn run_blocks(
     engine: &mut Engine,
     input: &[Vec<f32>],
     blocks: &mut dyn FnMut() -> usize,
     tail: usize,
-) -> [Vec<Vec<f32>>; 3] {
+) -> [Vec<Vec<f32>>; MAX_STEMS] {
     let channels = input.len();
     let len = input[0].len() + tail;
     let padded: Vec<Vec<f32>> = input
@@ -61,16 +62,16 @@ pub fn run_blocks(
             c
         })
         .collect();
-    let mut out: [Vec<Vec<f32>>; 3] =
+    let mut out: [Vec<Vec<f32>>; MAX_STEMS] =
         std::array::from_fn(|_| vec![Vec::with_capacity(len); channels]);
     let mut pos = 0;
     while pos < len {
         let n = blocks().clamp(1, engine.max_block()).min(len - pos);
         let block: Vec<&[f32]> = padded.iter().map(|c| &c[pos..pos + n]).collect();
         engine.process(&block);
-        for stem in Stem::ALL {
-            for c in 0..channels {
-                out[stem as usize][c].extend_from_slice(engine.stem(stem, c));
+        for (stem, out) in out.iter_mut().enumerate() {
+            for (c, out) in out.iter_mut().enumerate().take(channels) {
+                out.extend_from_slice(engine.stem(stem, c));
             }
         }
         pos += n;
@@ -83,7 +84,7 @@ pub fn run_fixed(
     input: &[Vec<f32>],
     block: usize,
     tail: usize,
-) -> [Vec<Vec<f32>>; 3] {
+) -> [Vec<Vec<f32>>; MAX_STEMS] {
     run_blocks(engine, input, &mut || block, tail)
 }
 
@@ -167,6 +168,24 @@ pub fn settings_matrix() -> Vec<Settings> {
                 }
             }
         }
+    }
+    // Stems: causal and with both stages' lookahead, with and without HPSS's residual.
+    for (fft_size, drums_lookahead_ms, separation, lookahead_s) in [
+        (512, 0.0, 1.0, 0.0),
+        (2048, 60.0, 2.0, 0.25),
+        (4096, 500.0, 1.0, 0.0),
+        (8192, 0.0, 1.0, 0.5),
+    ] {
+        let mut s = Settings {
+            algorithm: Algorithm::Stems,
+            fft_size,
+            ..Settings::default()
+        };
+        s.stems.drums_lookahead_ms = drums_lookahead_ms;
+        s.hpss.separation = separation;
+        s.repet.lookahead_s = lookahead_s;
+        s.repet.buffer_s = 4.0;
+        all.push(s);
     }
     all
 }
@@ -286,13 +305,17 @@ pub fn repet_matrix() -> Vec<Settings> {
     all
 }
 
-/// The largest difference between the sum of the three stems and the input delayed by
+/// The largest difference between the sum of the stems and the input delayed by
 /// `latency` (zero before it).
-pub fn reconstruction_error(out: &[Vec<Vec<f32>>; 3], input: &[Vec<f32>], latency: usize) -> f32 {
+pub fn reconstruction_error(
+    out: &[Vec<Vec<f32>>; MAX_STEMS],
+    input: &[Vec<f32>],
+    latency: usize,
+) -> f32 {
     let mut worst = 0.0f32;
     for c in 0..input.len() {
         for t in 0..out[0][c].len() {
-            let sum = out[0][c][t] + out[1][c][t] + out[2][c][t];
+            let sum: f32 = out.iter().map(|stem| stem[c][t]).sum();
             let expected = if t >= latency {
                 input[c][t - latency]
             } else {

@@ -37,7 +37,7 @@ use rustfft::{Fft, FftPlanner};
 mod repeats;
 
 use crate::engine::geometry::{frames_of, high_pass_bins};
-use crate::engine::separator::{Entry, Separator, Stems};
+use crate::engine::separator::{Entry, Masks, Separator, Stems};
 use crate::engine::settings::{Algorithm, Ft2dSettings, Settings};
 use repeats::Repeats;
 
@@ -467,7 +467,28 @@ impl Separator for Ft2d {
         self.set_settings(settings.ft2d);
     }
 
-    fn push(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let (foreground, residual) = masks.foreground_and_residual();
+        self.mask_frame(magnitude, foreground, residual);
+    }
+
+    fn reset(&mut self) {
+        self.transformed.fill(Complex::default());
+        self.magnitudes.fill(0.0);
+        self.serving.fill(Complex::default());
+        self.building.fill(Complex::default());
+        self.audible.fill(false);
+        self.fill = None;
+        self.repeats.reset();
+        self.frames = 0;
+        self.snapshot = 0;
+    }
+}
+
+impl Ft2d {
+    /// [`Separator::push`], writing the foreground's mask (and the residual's where
+    /// there is one) into plain slices: what a cascade of separators calls.
+    pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
         let bins = self.bins;
         let n = self.frames;
         self.frames += 1;
@@ -507,18 +528,6 @@ impl Separator for Ft2d {
                 std::mem::swap(&mut self.serving, &mut self.building);
             }
         }
-    }
-
-    fn reset(&mut self) {
-        self.transformed.fill(Complex::default());
-        self.magnitudes.fill(0.0);
-        self.serving.fill(Complex::default());
-        self.building.fill(Complex::default());
-        self.audible.fill(false);
-        self.fill = None;
-        self.repeats.reset();
-        self.frames = 0;
-        self.snapshot = 0;
     }
 }
 

@@ -17,15 +17,19 @@ pub enum Algorithm {
     Ft2d,
     /// Supervised NMF: one stem taught from a few seconds of it, the other learned as it plays.
     Nmf,
+    /// Four stems (drums, bass, other, lead) by a cascade: HPSS, then REPET-SIM on the
+    /// harmonic part, then the low sustained part as the bass.
+    Stems,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 5] = [
+    pub const ALL: [Algorithm; 6] = [
         Algorithm::Hpss,
         Algorithm::Repet,
         Algorithm::RepetSim,
         Algorithm::Ft2d,
         Algorithm::Nmf,
+        Algorithm::Stems,
     ];
 
     /// Whether this is one of the rolling-buffer separators (REPET, REPET-SIM).
@@ -98,6 +102,28 @@ impl Default for HpssSettings {
 impl HpssSettings {
     pub fn has_residual(&self) -> bool {
         self.separation > 1.0
+    }
+}
+
+/// Settings of the Stems cascade beyond those of its stages (HPSS's widths, mask power
+/// and factor; REPET-SIM's buffer, neighbours, spacing, lookahead and high-pass).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StemsSettings {
+    /// The bass is the sustained, repeating part below this; above twice this it is
+    /// other (a raised-cosine crossover over the octave between).
+    pub bass_hz: f32,
+    /// How far ahead of the masked frame the drums' time median reaches, in ms (up
+    /// to half the harmonic width, where it is centred): as much latency, for
+    /// bouncing; 0, the cascade is causal.
+    pub drums_lookahead_ms: f32,
+}
+
+impl Default for StemsSettings {
+    fn default() -> Self {
+        Self {
+            bass_hz: 150.0,
+            drums_lookahead_ms: 0.0,
+        }
     }
 }
 
@@ -249,6 +275,7 @@ pub struct Settings {
     pub repet: RepetSettings,
     pub ft2d: Ft2dSettings,
     pub nmf: NmfSettings,
+    pub stems: StemsSettings,
 }
 
 impl Default for Settings {
@@ -260,12 +287,15 @@ impl Default for Settings {
             repet: RepetSettings::default(),
             ft2d: Ft2dSettings::default(),
             nmf: NmfSettings::default(),
+            stems: StemsSettings::default(),
         }
     }
 }
 
+mod spec;
 mod table;
-pub use table::{Kind, MAX_NEIGHBOURS, Rebuild, SPECS, SettingError, Spec};
+pub use spec::{Kind, Rebuild, SettingError, Spec};
+pub use table::{MAX_NEIGHBOURS, SPECS};
 
 #[cfg(test)]
 mod tests {

@@ -3,117 +3,8 @@
 //! units, ranges, lists), the editor's controls, and the rule for which changes need a
 //! new engine. A knob is one row here and one field in its settings struct.
 
-use std::fmt;
-
+use super::spec::ROW;
 use super::*;
-
-/// How a setting's value is written and read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
-    /// A real number in `[min, max]`.
-    Float { min: f32, max: f32 },
-    /// `on`/`off` (also `true`/`false`, `1`/`0`).
-    Switch,
-    /// A whole number in `[min, max]`.
-    Integer { min: usize, max: usize },
-    /// One of a list; the value is its index. `ids` are what `--set` takes and saved
-    /// states hold, `labels` what a host and the editor show.
-    Choice {
-        ids: &'static [&'static str],
-        labels: &'static [&'static str],
-    },
-    /// One of a list of numbers; the value is the number itself.
-    Steps {
-        values: &'static [f32],
-        ids: &'static [&'static str],
-        labels: &'static [&'static str],
-    },
-}
-
-impl Kind {
-    /// The list's stable ids and shown labels, for the kinds that are lists.
-    pub fn list(self) -> Option<(&'static [&'static str], &'static [&'static str])> {
-        match self {
-            Kind::Choice { ids, labels } | Kind::Steps { ids, labels, .. } => Some((ids, labels)),
-            _ => None,
-        }
-    }
-}
-
-/// When changing a setting needs a new engine.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Rebuild {
-    /// Applied live.
-    Never,
-    /// Whenever it changes while one of these algorithms runs (any, when empty).
-    When(&'static [Algorithm]),
-    /// HPSS's harmonic width while the median is centred (its lookahead is half of it).
-    WhenCentred,
-    /// HPSS's separation factor, when the residual stem comes or goes.
-    WhenResidualToggles,
-}
-
-impl Rebuild {
-    /// Whether going from `from` to `to` in setting `spec` needs a new engine.
-    fn needed(self, spec: &Spec, from: &Settings, to: &Settings) -> bool {
-        let changed = (spec.get)(from) != (spec.get)(to);
-        match self {
-            Rebuild::Never => false,
-            Rebuild::When(algorithms) => {
-                changed && (algorithms.is_empty() || algorithms.contains(&from.algorithm))
-            }
-            Rebuild::WhenCentred => {
-                changed && from.algorithm == Algorithm::Hpss && !from.hpss.low_latency
-            }
-            Rebuild::WhenResidualToggles => {
-                from.algorithm == Algorithm::Hpss
-                    && from.hpss.has_residual() != to.hpss.has_residual()
-            }
-        }
-    }
-}
-
-/// One row of the settings table.
-#[derive(Clone, Copy, Debug)]
-pub struct Spec {
-    /// Stable identifier: the `--set` name and the plugin's parameter id.
-    pub id: &'static str,
-    /// What the plugin and the editor call it.
-    pub name: &'static str,
-    /// As written after a number (`" ms"`); `--set` takes the value with or without it.
-    pub unit: &'static str,
-    pub kind: Kind,
-    /// A control spends more of its travel on the low end (widths and times that matter
-    /// most when small).
-    pub skew: bool,
-    /// Decimals shown.
-    pub digits: usize,
-    /// Whether the editor shows it for these settings (its algorithm, its mode).
-    pub shown: fn(&Settings) -> bool,
-    /// Whether changing it needs a new engine (buffers sized, latency set) rather than
-    /// a live update: the one rule [`Settings::needs_rebuild`] reads.
-    pub rebuilds: Rebuild,
-    pub help: &'static str,
-    /// Reads the value from settings (switches as 0/1, choices as their index).
-    pub get: fn(&Settings) -> f32,
-    /// Writes a value already known to be in range.
-    pub set: fn(&mut Settings, f32),
-}
-
-/// A row's defaults, to be filled in with `..ROW`.
-const ROW: Spec = Spec {
-    id: "",
-    name: "",
-    unit: "",
-    kind: Kind::Switch,
-    skew: false,
-    digits: 0,
-    shown: |_| true,
-    rebuilds: Rebuild::Never,
-    help: "",
-    get: |_| 0.0,
-    set: |_, _| {},
-};
 
 const FFT_SIZE_VALUES: [f32; 5] = [512.0, 1024.0, 2048.0, 4096.0, 8192.0];
 const FFT_SIZE_IDS: [&str; 5] = ["512", "1024", "2048", "4096", "8192"];
@@ -122,6 +13,17 @@ const PERIOD_BAR_LABELS: [&str; 3] = ["1 bar", "2 bars", "4 bars"];
 
 fn hpss(s: &Settings) -> bool {
     s.algorithm == Algorithm::Hpss
+}
+fn stems(s: &Settings) -> bool {
+    s.algorithm == Algorithm::Stems
+}
+/// HPSS's knobs: HPSS's own, and the drums stage of Stems.
+fn median_split(s: &Settings) -> bool {
+    hpss(s) || stems(s)
+}
+/// REPET-SIM's knobs: REPET-SIM's own, and the lead stage of Stems.
+fn similar_frames(s: &Settings) -> bool {
+    repet_sim(s) || stems(s)
 }
 fn repet(s: &Settings) -> bool {
     s.algorithm == Algorithm::Repet
@@ -133,7 +35,7 @@ fn repet_sim(s: &Settings) -> bool {
     s.algorithm == Algorithm::RepetSim
 }
 fn rolling(s: &Settings) -> bool {
-    s.algorithm.is_repet()
+    s.algorithm.is_repet() || stems(s)
 }
 fn ft2d(s: &Settings) -> bool {
     s.algorithm == Algorithm::Ft2d
@@ -169,9 +71,9 @@ pub const SPECS: &[Spec] = &[
             max: MAX_HARMONIC_WIDTH_MS,
         },
         skew: true,
-        shown: hpss,
+        shown: median_split,
         rebuilds: Rebuild::WhenCentred,
-        help: "HPSS: length of the median across time (harmonic estimate)",
+        help: "HPSS, Stems (drums): length of the median across time (harmonic estimate)",
         get: |s| s.hpss.harmonic_width_ms,
         set: |s, v| s.hpss.harmonic_width_ms = v,
         ..ROW
@@ -185,8 +87,8 @@ pub const SPECS: &[Spec] = &[
             max: 5000.0,
         },
         skew: true,
-        shown: hpss,
-        help: "HPSS: width of the median across frequency (percussive estimate)",
+        shown: median_split,
+        help: "HPSS, Stems (drums): width of the median across frequency (percussive estimate)",
         get: |s| s.hpss.percussive_width_hz,
         set: |s, v| s.hpss.percussive_width_hz = v,
         ..ROW
@@ -199,8 +101,8 @@ pub const SPECS: &[Spec] = &[
             max: 10.0,
         },
         digits: 2,
-        shown: hpss,
-        help: "HPSS: exponent of the soft masks (2 = Wiener)",
+        shown: median_split,
+        help: "HPSS, Stems (drums): exponent of the soft masks (2 = Wiener)",
         get: |s| s.hpss.mask_power,
         set: |s, v| s.hpss.mask_power = v,
         ..ROW
@@ -214,9 +116,9 @@ pub const SPECS: &[Spec] = &[
         },
         skew: true,
         digits: 2,
-        shown: hpss,
+        shown: median_split,
         rebuilds: Rebuild::WhenResidualToggles,
-        help: "HPSS: separation factor beta; above 1 adds a residual stem",
+        help: "HPSS, Stems (drums): separation factor beta; above 1 adds a residual stem (Stems: to other)",
         get: |s| s.hpss.separation,
         set: |s, v| s.hpss.separation = v,
         ..ROW
@@ -314,8 +216,8 @@ pub const SPECS: &[Spec] = &[
             min: 1,
             max: MAX_NEIGHBOURS,
         },
-        shown: repet_sim,
-        help: "REPET-SIM: how many similar frames make the repeating model",
+        shown: similar_frames,
+        help: "REPET-SIM, Stems (lead): how many similar frames make the repeating model",
         get: |s| s.repet.neighbours as f32,
         set: |s, v| s.repet.neighbours = v as usize,
         ..ROW
@@ -329,8 +231,8 @@ pub const SPECS: &[Spec] = &[
             max: 10.0,
         },
         digits: 2,
-        shown: repet_sim,
-        help: "REPET-SIM: least time between chosen frames",
+        shown: similar_frames,
+        help: "REPET-SIM, Stems (lead): least time between chosen frames",
         get: |s| s.repet.min_spacing_s,
         set: |s, v| s.repet.min_spacing_s = v,
         ..ROW
@@ -340,8 +242,8 @@ pub const SPECS: &[Spec] = &[
         name: "Similarity threshold",
         kind: Kind::Float { min: 0.0, max: 1.0 },
         digits: 2,
-        shown: repet_sim,
-        help: "REPET-SIM: least cosine similarity of a chosen frame",
+        shown: similar_frames,
+        help: "REPET-SIM, Stems (lead): least cosine similarity of a chosen frame",
         get: |s| s.repet.similarity_threshold,
         set: |s, v| s.repet.similarity_threshold = v,
         ..ROW
@@ -356,8 +258,8 @@ pub const SPECS: &[Spec] = &[
         },
         digits: 1,
         shown: rolling,
-        rebuilds: Rebuild::When(&[Algorithm::Repet, Algorithm::RepetSim]),
-        help: "REPET, REPET-SIM: past audio the repeating model draws on (at least 3 x max_period)",
+        rebuilds: Rebuild::When(&[Algorithm::Repet, Algorithm::RepetSim, Algorithm::Stems]),
+        help: "REPET, REPET-SIM, Stems: past audio the repeating model draws on (at least 3 x max_period)",
         get: |s| s.repet.buffer_s,
         set: |s, v| s.repet.buffer_s = v,
         ..ROW
@@ -372,8 +274,8 @@ pub const SPECS: &[Spec] = &[
         },
         digits: 2,
         shown: rolling,
-        rebuilds: Rebuild::When(&[Algorithm::Repet, Algorithm::RepetSim]),
-        help: "REPET, REPET-SIM: audio ahead the model may also use; adds as much latency",
+        rebuilds: Rebuild::When(&[Algorithm::Repet, Algorithm::RepetSim, Algorithm::Stems]),
+        help: "REPET, REPET-SIM, Stems: audio ahead the model may also use; adds as much latency",
         get: |s| s.repet.lookahead_s,
         set: |s, v| s.repet.lookahead_s = v,
         ..ROW
@@ -388,7 +290,7 @@ pub const SPECS: &[Spec] = &[
         },
         skew: true,
         shown: rolling,
-        help: "REPET, REPET-SIM: below this everything stays in the background",
+        help: "REPET, REPET-SIM, Stems: below this everything stays in the background",
         get: |s| s.repet.high_pass_hz,
         set: |s, v| s.repet.high_pass_hz = v,
         ..ROW
@@ -503,156 +405,38 @@ pub const SPECS: &[Spec] = &[
         set: |s, v| s.nmf.iterations = v as usize,
         ..ROW
     },
+    Spec {
+        id: "bass_crossover",
+        name: "Bass crossover",
+        unit: " Hz",
+        kind: Kind::Float {
+            min: 40.0,
+            max: 500.0,
+        },
+        skew: true,
+        shown: stems,
+        help: "Stems: the band's low part up to this is bass, above twice this other",
+        get: |s| s.stems.bass_hz,
+        set: |s, v| s.stems.bass_hz = v,
+        ..ROW
+    },
+    Spec {
+        id: "drums_lookahead",
+        name: "Drums lookahead",
+        unit: " ms",
+        kind: Kind::Float {
+            min: 0.0,
+            max: MAX_HARMONIC_WIDTH_MS / 2.0,
+        },
+        skew: true,
+        shown: stems,
+        rebuilds: Rebuild::When(&[Algorithm::Stems]),
+        help: "Stems: how far ahead the drums' time median reaches (up to half the harmonic width); as much latency, for bouncing",
+        get: |s| s.stems.drums_lookahead_ms,
+        set: |s, v| s.stems.drums_lookahead_ms = v,
+        ..ROW
+    },
 ];
 
 /// The most similar frames REPET-SIM may combine.
 pub const MAX_NEIGHBOURS: usize = 100;
-
-/// Why a `NAME=VALUE` setting was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SettingError {
-    Syntax(String),
-    Unknown(String),
-    Invalid {
-        id: &'static str,
-        value: String,
-        expected: String,
-    },
-}
-
-impl fmt::Display for SettingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SettingError::Syntax(s) => write!(f, "setting '{s}' is not of the form NAME=VALUE"),
-            SettingError::Unknown(name) => {
-                let ids: Vec<&str> = SPECS.iter().map(|s| s.id).collect();
-                write!(f, "unknown setting '{name}' (known: {})", ids.join(", "))
-            }
-            SettingError::Invalid {
-                id,
-                value,
-                expected,
-            } => {
-                write!(
-                    f,
-                    "setting {id}={value} is out of range: expected {expected}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for SettingError {}
-
-impl Spec {
-    pub fn find(id: &str) -> Option<&'static Spec> {
-        SPECS.iter().find(|s| s.id == id)
-    }
-
-    fn expected(&self) -> String {
-        match self.kind {
-            Kind::Float { min, max } => format!("a number from {min} to {max}{}", self.unit),
-            Kind::Switch => "on or off".to_string(),
-            Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
-            Kind::Choice { ids, .. } | Kind::Steps { ids, .. } => {
-                format!("one of {}", ids.join(", "))
-            }
-        }
-    }
-
-    /// Parses `text` into the value this setting holds (switches as 0/1).
-    pub fn parse(&self, text: &str) -> Result<f32, SettingError> {
-        let invalid = || SettingError::Invalid {
-            id: self.id,
-            value: text.to_string(),
-            expected: self.expected(),
-        };
-        let t = text.trim();
-        match self.kind {
-            Kind::Switch => match t.to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" | "yes" => Ok(1.0),
-                "off" | "false" | "0" | "no" => Ok(0.0),
-                _ => Err(invalid()),
-            },
-            Kind::Integer { min, max } => {
-                let n: usize = t.parse().map_err(|_| invalid())?;
-                if (min..=max).contains(&n) {
-                    Ok(n as f32)
-                } else {
-                    Err(invalid())
-                }
-            }
-            Kind::Choice { ids, .. } => ids
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(t))
-                .map(|i| i as f32)
-                .ok_or_else(invalid),
-            Kind::Steps { values, .. } => {
-                let v: f32 = t
-                    .trim_end_matches(self.unit.trim())
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid())?;
-                values.iter().copied().find(|s| *s == v).ok_or_else(invalid)
-            }
-            Kind::Float { min, max } => {
-                let v: f32 = t
-                    .trim_end_matches(self.unit.trim())
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid())?;
-                if v.is_finite() && (min..=max).contains(&v) {
-                    Ok(v)
-                } else {
-                    Err(invalid())
-                }
-            }
-        }
-    }
-}
-
-impl Settings {
-    /// Applies one `NAME=VALUE` pair, as given on the command line.
-    pub fn set_from_str(&mut self, pair: &str) -> Result<(), SettingError> {
-        let (name, value) = pair
-            .split_once('=')
-            .ok_or_else(|| SettingError::Syntax(pair.to_string()))?;
-        let spec = Spec::find(name.trim())
-            .ok_or_else(|| SettingError::Unknown(name.trim().to_string()))?;
-        let v = spec.parse(value)?;
-        (spec.set)(self, v);
-        Ok(())
-    }
-
-    /// Sets a value already known to be in range (switches as 0/1).
-    pub fn set(&mut self, id: &str, value: f32) {
-        match Spec::find(id) {
-            Some(spec) => (spec.set)(self, value),
-            None => debug_assert!(false, "no setting '{id}'"),
-        }
-    }
-
-    /// The value of a setting, as [`Settings::set`] takes it.
-    pub fn get(&self, id: &str) -> f32 {
-        let spec = Spec::find(id).unwrap_or_else(|| panic!("no setting '{id}'"));
-        (spec.get)(self)
-    }
-
-    /// Whether `other` needs a new engine (different latency or buffer sizes) rather
-    /// than a live update: a change of algorithm, or of a setting the table marks.
-    pub fn needs_rebuild(&self, other: &Settings) -> bool {
-        self.algorithm != other.algorithm
-            || SPECS
-                .iter()
-                .any(|spec| spec.rebuilds.needed(spec, self, other))
-    }
-
-    /// Number of stems the engine produces: 2, or 3 with a residual.
-    pub fn stem_count(&self) -> usize {
-        if self.algorithm == Algorithm::Hpss && self.hpss.has_residual() {
-            3
-        } else {
-            2
-        }
-    }
-}

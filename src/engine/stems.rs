@@ -1,0 +1,265 @@
+//! Four stems in real time (drums, bass, other, lead) by a cascade of the cues the
+//! engine already has.
+//!
+//! ```text
+//! |X| ─ HPSS ─ percussive P ───────────────────────────────────────── drums = P
+//!        └ harmonic H = 1 − P − residual
+//!             |X|·H ─ REPET-SIM ─ lead share F ───────────────────── lead  = H·F
+//!                        └ the band H·(1 − F) ─ below the crossover ─ bass  = H·(1 − F)·low(f)
+//!                                                                     other = the rest
+//! ```
+//!
+//! Drums are what is broad across frequency (FitzGerald 2010); of the harmonic part,
+//! the lead is what the similar frames do not explain (Rafii & Pardo 2012: the band
+//! repeats, the lead does not); of the repeating harmonic band, the bass is the low,
+//! sustained part. A sustained pad that repeats and a sung line that repeats verbatim
+//! are band, so they go to other.
+//!
+//! **Latency**: the stages' lookaheads add up: the drums median's (Drums lookahead,
+//! at most half the harmonic width; none by default) plus REPET-SIM's Lookahead
+//! setting (none by default). So the cascade is causal by default.
+//!
+//! The stages are the HPSS and REPET-SIM separators themselves: a cascade is the one
+//! separator that composes others, through the `mask_frame` each exposes.
+
+use super::geometry::Geometry;
+use super::hpss::{self, Hpss};
+use super::repet_sim::RepetSim;
+use super::rolling;
+use super::separator::{Entry, Masks, Separator, Side, Stems};
+use super::settings::{Algorithm, HpssSettings, RepetSettings, Settings};
+
+/// The stems in output order; other, the rest, is the complement.
+pub const DRUMS: usize = 0;
+pub const BASS: usize = 1;
+pub const OTHER: usize = 2;
+pub const LEAD: usize = 3;
+
+/// Stems in the registry. Lookahead: HPSS's (with Drums lookahead) plus REPET-SIM's.
+pub const ENTRY: Entry = Entry {
+    algorithm: Algorithm::Stems,
+    id: "stems",
+    name: "Stems",
+    stems: Stems {
+        files: &["drums", "bass", "other", "lead"],
+        labels: &["Drums", "Bass", "Other", "Lead"],
+        complement: OTHER,
+        sides: &[
+            Side::Background,
+            Side::Background,
+            Side::Background,
+            Side::Foreground,
+        ],
+        balance: ["Band", "Lead"],
+    },
+    build: |s, g| Box::new(FourStems::new(s, g)),
+    lookahead: |s, g| drums_lookahead(s, g) + rolling::lookahead_for(&lead_stage(s), g),
+};
+
+/// The drums stage's settings: HPSS's.
+fn drums_stage(settings: &Settings) -> HpssSettings {
+    settings.hpss
+}
+
+/// How many frames the drums' time median reaches ahead: Drums lookahead in hops,
+/// at most half the median (where it is centred).
+fn drums_lookahead(settings: &Settings, geometry: &Geometry) -> usize {
+    let hop = geometry.hop as f32;
+    let wanted = (settings.stems.drums_lookahead_ms * 1e-3 * geometry.sample_rate / hop).round();
+    let centred = HpssSettings {
+        low_latency: false,
+        ..settings.hpss
+    };
+    (wanted.max(0.0) as usize).min(hpss::lookahead_for(&centred, geometry))
+}
+
+/// The lead stage's settings: REPET-SIM's.
+fn lead_stage(settings: &Settings) -> RepetSettings {
+    settings.repet
+}
+
+/// The bass's share of each bin before the band's lead is taken out: 1 up to the
+/// crossover, 0 from an octave above it, a raised cosine in log frequency between.
+fn fill_bass_weight(weight: &mut [f32], crossover_hz: f32, hz_per_bin: f32) {
+    for (bin, w) in weight.iter_mut().enumerate() {
+        let octaves = ((bin as f32 * hz_per_bin) / crossover_hz).max(1e-6).log2();
+        *w = if octaves <= 0.0 {
+            1.0
+        } else if octaves >= 1.0 {
+            0.0
+        } else {
+            0.5 * (1.0 + (std::f32::consts::PI * octaves).cos())
+        };
+    }
+}
+
+pub struct FourStems {
+    bins: usize,
+    hz_per_bin: f32,
+    drums: Hpss,
+    lead: RepetSim,
+    /// HPSS's lookahead and REPET-SIM's, in hops.
+    drums_lookahead: usize,
+    lead_lookahead: usize,
+    /// Frames pushed.
+    frames: usize,
+    /// The last `drums_lookahead + 1` magnitude frames, to weigh the frame HPSS masks.
+    magnitudes: Vec<f32>,
+    /// HPSS's percussive and residual masks of the last `lead_lookahead + 1` frames it
+    /// masked, to meet REPET-SIM's mask of the same frame.
+    percussive: Vec<f32>,
+    residual: Vec<f32>,
+    /// The harmonic part of the frame HPSS masked: REPET-SIM's input.
+    harmonic: Vec<f32>,
+    lead_share: Vec<f32>,
+    scratch: Vec<f32>,
+    bass_weight: Vec<f32>,
+    crossover_hz: f32,
+}
+
+impl FourStems {
+    /// Allocates both stages and the rings that align them.
+    pub fn new(settings: &Settings, geometry: &Geometry) -> Self {
+        let (rate, size, bins) = (geometry.sample_rate, geometry.fft_size, geometry.bins);
+        let drums = Hpss::with_lookahead(
+            drums_stage(settings),
+            rate,
+            size,
+            drums_lookahead(settings, geometry),
+        );
+        let lead = RepetSim::new(lead_stage(settings), rate, size);
+        let (drums_lookahead, lead_lookahead) = (drums.lookahead(), lead.lookahead());
+        let mut stems = Self {
+            bins,
+            hz_per_bin: geometry.hz_per_bin(),
+            drums,
+            lead,
+            drums_lookahead,
+            lead_lookahead,
+            frames: 0,
+            magnitudes: vec![0.0; (drums_lookahead + 1) * bins],
+            percussive: vec![0.0; (lead_lookahead + 1) * bins],
+            residual: vec![0.0; (lead_lookahead + 1) * bins],
+            harmonic: vec![0.0; bins],
+            lead_share: vec![0.0; bins],
+            scratch: vec![0.0; bins],
+            bass_weight: vec![0.0; bins],
+            crossover_hz: settings.stems.bass_hz,
+        };
+        fill_bass_weight(&mut stems.bass_weight, stems.crossover_hz, stems.hz_per_bin);
+        for buf in [
+            &mut stems.magnitudes,
+            &mut stems.percussive,
+            &mut stems.residual,
+        ] {
+            super::buffers::prefault(buf);
+        }
+        stems
+    }
+
+    fn slot(&self, frame: usize, lookahead: usize) -> std::ops::Range<usize> {
+        let s = frame % (lookahead + 1);
+        s * self.bins..(s + 1) * self.bins
+    }
+}
+
+impl Separator for FourStems {
+    fn lookahead(&self) -> usize {
+        self.drums_lookahead + self.lead_lookahead
+    }
+
+    fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
+        let n = self.frames;
+        self.frames += 1;
+        let newest = self.slot(n, self.drums_lookahead);
+        self.magnitudes[newest].copy_from_slice(magnitude);
+
+        // HPSS masks the frame `drums_lookahead` back; the residual (a factor above 1)
+        // joins other, and is written only when there is one.
+        let into = self.slot(n, self.lead_lookahead);
+        let masked = self.slot(n + 1, self.drums_lookahead);
+        let (percussive, residual) = (&mut self.percussive[into.clone()], &mut self.residual[into]);
+        residual.fill(0.0);
+        self.drums.mask_frame(magnitude, percussive, residual);
+        let frame = &self.magnitudes[masked];
+        for (((h, m), p), r) in self
+            .harmonic
+            .iter_mut()
+            .zip(frame)
+            .zip(percussive)
+            .zip(residual)
+        {
+            *h = m * (1.0 - *p - *r).max(0.0);
+        }
+
+        // REPET-SIM masks the harmonic frame `lead_lookahead` back.
+        self.lead
+            .mask_frame(&self.harmonic, &mut self.lead_share, &mut self.scratch);
+        let out = self.slot(n + 1, self.lead_lookahead);
+        let (percussive, residual) = (&self.percussive[out.clone()], &self.residual[out]);
+        let all = masks.all_mut();
+        for f in 0..self.bins {
+            let harmonic = (1.0 - percussive[f] - residual[f]).max(0.0);
+            let lead = harmonic * self.lead_share[f];
+            all[DRUMS][f] = percussive[f];
+            all[LEAD][f] = lead;
+            all[BASS][f] = (harmonic - lead) * self.bass_weight[f];
+        }
+    }
+
+    fn reset(&mut self) {
+        self.drums.reset();
+        self.lead.reset();
+        self.frames = 0;
+        self.magnitudes.fill(0.0);
+        self.percussive.fill(0.0);
+        self.residual.fill(0.0);
+    }
+
+    fn update(&mut self, settings: &Settings) {
+        self.drums.set_settings(drums_stage(settings));
+        self.lead.update(settings);
+        if settings.stems.bass_hz != self.crossover_hz {
+            self.crossover_hz = settings.stems.bass_hz;
+            fill_bass_weight(&mut self.bass_weight, self.crossover_hz, self.hz_per_bin);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crossover_is_whole_below_and_gone_an_octave_above() {
+        let mut w = vec![0.0; 513];
+        let hz_per_bin = 44_100.0 / 1024.0;
+        fill_bass_weight(&mut w, 150.0, hz_per_bin);
+        let at = |hz: f32| w[(hz / hz_per_bin).round() as usize];
+        assert_eq!(at(100.0), 1.0);
+        assert!((0.3..0.7).contains(&at(212.0)), "{}", at(212.0));
+        assert_eq!(at(320.0), 0.0);
+        assert!(w.windows(2).all(|p| p[1] <= p[0]));
+    }
+
+    #[test]
+    fn the_four_masks_never_claim_more_than_the_bin() {
+        let geometry = Geometry::new(8_000.0, 512);
+        let settings = Settings {
+            algorithm: Algorithm::Stems,
+            ..Settings::default()
+        };
+        let mut stems = FourStems::new(&settings, &geometry);
+        let mut masks = Masks::new(geometry.bins);
+        let mut rng = crate::rng::XorShift::new(7);
+        for _ in 0..200 {
+            let frame: Vec<f32> = (0..geometry.bins).map(|_| rng.uniform() * 10.0).collect();
+            stems.push(&frame, &mut masks);
+            for f in 0..geometry.bins {
+                let parts = [DRUMS, BASS, LEAD].map(|s| masks.get(s)[f]);
+                assert!(parts.iter().all(|m| (0.0..=1.0).contains(m)), "{parts:?}");
+                assert!(parts.iter().sum::<f32>() <= 1.0 + 1e-6, "{parts:?}");
+            }
+        }
+    }
+}
