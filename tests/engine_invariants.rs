@@ -52,9 +52,12 @@ fn reported_latency_is_the_measured_delay_of_an_impulse() {
         let latency = engine.latency();
         let hop = engine.hop();
         let stems = settings.algorithm == Algorithm::Stems;
-        let half =
-            (unweave::engine::hpss::harmonic_frames(settings.hpss.harmonic_width_ms, SR, hop) - 1)
-                / 2;
+        let width = if stems {
+            settings.stems.drums_width_ms
+        } else {
+            settings.hpss.harmonic_width_ms
+        };
+        let half = (unweave::engine::hpss::harmonic_frames(width, SR, hop) - 1) / 2;
         let median = if stems {
             // Drums lookahead in whole hops, at most the centred median's.
             let wanted = (settings.stems.drums_lookahead_ms * 1e-3 * SR / hop as f32).round();

@@ -16,7 +16,7 @@
 //! are band, so they go to other.
 //!
 //! **Latency**: the stages' lookaheads add up: the drums median's (Drums lookahead,
-//! at most half the harmonic width; none by default) plus REPET-SIM's Lookahead
+//! at most half the drums width; none by default) plus REPET-SIM's Lookahead
 //! setting (none by default). So the cascade is causal by default.
 //!
 //! The stages are the HPSS and REPET-SIM separators themselves: a cascade is the one
@@ -56,9 +56,12 @@ pub const ENTRY: Entry = Entry {
     lookahead: |s, g| drums_lookahead(s, g) + rolling::lookahead_for(&lead_stage(s), g),
 };
 
-/// The drums stage's settings: HPSS's.
+/// The drums stage's settings: HPSS's, with the drums' own time median.
 fn drums_stage(settings: &Settings) -> HpssSettings {
-    settings.hpss
+    HpssSettings {
+        harmonic_width_ms: settings.stems.drums_width_ms,
+        ..settings.hpss
+    }
 }
 
 /// How many frames the drums' time median reaches ahead: Drums lookahead in hops,
@@ -68,7 +71,7 @@ fn drums_lookahead(settings: &Settings, geometry: &Geometry) -> usize {
     let wanted = (settings.stems.drums_lookahead_ms * 1e-3 * geometry.sample_rate / hop).round();
     let centred = HpssSettings {
         low_latency: false,
-        ..settings.hpss
+        ..drums_stage(settings)
     };
     (wanted.max(0.0) as usize).min(hpss::lookahead_for(&centred, geometry))
 }

@@ -71,9 +71,9 @@ pub const SPECS: &[Spec] = &[
             max: MAX_HARMONIC_WIDTH_MS,
         },
         skew: true,
-        shown: median_split,
+        shown: hpss,
         rebuilds: Rebuild::WhenCentred,
-        help: "HPSS, Stems (drums): length of the median across time (harmonic estimate)",
+        help: "HPSS: length of the median across time (harmonic estimate)",
         get: |s| s.hpss.harmonic_width_ms,
         set: |s, v| s.hpss.harmonic_width_ms = v,
         ..ROW
@@ -421,6 +421,22 @@ pub const SPECS: &[Spec] = &[
         ..ROW
     },
     Spec {
+        id: "drums_width",
+        name: "Drums width",
+        unit: " ms",
+        kind: Kind::Float {
+            min: 10.0,
+            max: MAX_HARMONIC_WIDTH_MS,
+        },
+        skew: true,
+        shown: stems,
+        rebuilds: Rebuild::WhenCentred,
+        help: "Stems: length of the drums stage's median across time; what lasts longer is not drums",
+        get: |s| s.stems.drums_width_ms,
+        set: |s, v| s.stems.drums_width_ms = v,
+        ..ROW
+    },
+    Spec {
         id: "drums_lookahead",
         name: "Drums lookahead",
         unit: " ms",
@@ -431,7 +447,7 @@ pub const SPECS: &[Spec] = &[
         skew: true,
         shown: stems,
         rebuilds: Rebuild::When(&[Algorithm::Stems]),
-        help: "Stems: how far ahead the drums' time median reaches (up to half the harmonic width); as much latency, for bouncing",
+        help: "Stems: how far ahead the drums' time median reaches (up to half the drums width); as much latency, for bouncing",
         get: |s| s.stems.drums_lookahead_ms,
         set: |s, v| s.stems.drums_lookahead_ms = v,
         ..ROW
