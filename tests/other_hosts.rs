@@ -151,7 +151,8 @@ fn left(dir: &Path, name: &str) -> Vec<f32> {
 /// pedalboard (Spotify's JUCE host) as a new user drives it: a fresh instance
 /// separates; an algorithm change after processing has started is heard, though this
 /// host never re-activates a plugin; a `.vstpreset` round trip restores the settings;
-/// and the output does not depend on the host's buffer size.
+/// Stems with the lead soloed plays the lead; and the output does not depend on the
+/// host's buffer size.
 #[test]
 fn a_juce_host_separates_follows_changes_and_restores_presets() {
     let (Some(python), Some(bundle)) = (given("UNWEAVE_PYTHON"), given("UNWEAVE_VST3_BUNDLE"))
@@ -224,6 +225,15 @@ fn a_juce_host_separates_follows_changes_and_restores_presets() {
     assert!(
         sdr(&restored) >= unprocessed + 8.0,
         "the restored preset does not separate"
+    );
+
+    // Stems with the lead soloed: the main output is the lead (REPET-SIM's cue).
+    let (lead, _) = common::read_wav(&out.join("stems_lead_solo.wav"));
+    let lead_sdr = sdr(&lead);
+    eprintln!("pedalboard, Stems with Lead solo: lead SDR {lead_sdr:.2} dB");
+    assert!(
+        lead_sdr >= unprocessed + 8.0,
+        "Stems' soloed lead does not separate: {lead_sdr:.2} dB against the mixture's {unprocessed:.2}"
     );
 
     // Mono input: the mono layout separates as well.

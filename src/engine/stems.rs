@@ -2,18 +2,23 @@
 //! engine already has.
 //!
 //! ```text
-//! |X| ─ HPSS ─ percussive P ───────────────────────────────────────── drums = P
-//!        └ harmonic H = 1 − P − residual
-//!             |X|·H ─ REPET-SIM ─ lead share F ───────────────────── lead  = H·F
-//!                        └ the band H·(1 − F) ─ below the crossover ─ bass  = H·(1 − F)·low(f)
-//!                                                                     other = the rest
+//! |X| ─ REPET-SIM ─ lead share F ──────────────────────────────────── lead  = F
+//!     └ HPSS ─ percussive P, harmonic H = 1 − P − residual
+//!                 of the band (1 − F): ──────────────────────────────── drums = P·(1 − F)
+//!                                      below the crossover ─────────── bass  = H·(1 − F)·low(f)
+//!                                                                      other = the rest
 //! ```
 //!
-//! Drums are what is broad across frequency (FitzGerald 2010); of the harmonic part,
-//! the lead is what the similar frames do not explain (Rafii & Pardo 2012: the band
-//! repeats, the lead does not); of the repeating harmonic band, the bass is the low,
-//! sustained part. A sustained pad that repeats and a sung line that repeats verbatim
-//! are band, so they go to other.
+//! The lead is what the similar frames do not explain (Rafii & Pardo 2012: the band
+//! repeats, the lead does not); of the band, the drums are what is broad across
+//! frequency (FitzGerald 2010) and the bass the low, sustained part. The lead's cue is
+//! taken first because the drums' is blind in real time: a causal median calls every
+//! new note percussive until the note fills half the median, while drums repeat, so a
+//! sung onset that does not repeat stays with the lead. (Masking the lead on the
+//! harmonic part only, after the drums, lost every note's onset to the drums: on the
+//! code-made band of `tests/stems.rs` 2.8 dB of the drums and 2.4 dB of the lead.) A
+//! sustained pad that repeats and a sung line that repeats verbatim are band, so they
+//! go to other; a drum fill that does not repeat may go to the lead.
 //!
 //! **Latency**: the stages' lookaheads add up: the drums median's (Drums lookahead,
 //! at most half the drums width; none by default) plus REPET-SIM's Lookahead
@@ -112,8 +117,6 @@ pub struct FourStems {
     /// masked, to meet REPET-SIM's mask of the same frame.
     percussive: Vec<f32>,
     residual: Vec<f32>,
-    /// The harmonic part of the frame HPSS masked: REPET-SIM's input.
-    harmonic: Vec<f32>,
     lead_share: Vec<f32>,
     scratch: Vec<f32>,
     bass_weight: Vec<f32>,
@@ -143,7 +146,6 @@ impl FourStems {
             magnitudes: vec![0.0; (drums_lookahead + 1) * bins],
             percussive: vec![0.0; (lead_lookahead + 1) * bins],
             residual: vec![0.0; (lead_lookahead + 1) * bins],
-            harmonic: vec![0.0; bins],
             lead_share: vec![0.0; bins],
             scratch: vec![0.0; bins],
             bass_weight: vec![0.0; bins],
@@ -184,29 +186,22 @@ impl Separator for FourStems {
         let (percussive, residual) = (&mut self.percussive[into.clone()], &mut self.residual[into]);
         residual.fill(0.0);
         self.drums.mask_frame(magnitude, percussive, residual);
-        let frame = &self.magnitudes[masked];
-        for (((h, m), p), r) in self
-            .harmonic
-            .iter_mut()
-            .zip(frame)
-            .zip(percussive)
-            .zip(residual)
-        {
-            *h = m * (1.0 - *p - *r).max(0.0);
-        }
 
-        // REPET-SIM masks the harmonic frame `lead_lookahead` back.
-        self.lead
-            .mask_frame(&self.harmonic, &mut self.lead_share, &mut self.scratch);
+        // REPET-SIM takes the frame HPSS masked, and masks the one `lead_lookahead` back.
+        self.lead.mask_frame(
+            &self.magnitudes[masked],
+            &mut self.lead_share,
+            &mut self.scratch,
+        );
         let out = self.slot(n + 1, self.lead_lookahead);
         let (percussive, residual) = (&self.percussive[out.clone()], &self.residual[out]);
         let all = masks.all_mut();
         for f in 0..self.bins {
             let harmonic = (1.0 - percussive[f] - residual[f]).max(0.0);
-            let lead = harmonic * self.lead_share[f];
-            all[DRUMS][f] = percussive[f];
-            all[LEAD][f] = lead;
-            all[BASS][f] = (harmonic - lead) * self.bass_weight[f];
+            let band = 1.0 - self.lead_share[f];
+            all[LEAD][f] = self.lead_share[f];
+            all[DRUMS][f] = percussive[f] * band;
+            all[BASS][f] = harmonic * band * self.bass_weight[f];
         }
     }
 

@@ -89,6 +89,12 @@ def main():
     p.balance = 100.0
     write(out_dir, "mono.wav", p.process(mix[:1], rate), rate)
 
+    # Stems, the lead soloed: the main output is the lead alone.
+    p = fresh(plugin_path)
+    p.algorithm = "Stems"
+    p.lead_solo = True
+    write(out_dir, "stems_lead_solo.wav", p.process(mix, rate), rate)
+
     for block in (64, 333, 4096):
         p = fresh(plugin_path)
         p.algorithm = "REPET"
