@@ -164,6 +164,34 @@ fn same_input_same_bits_and_reset_starts_afresh() {
 }
 
 #[test]
+fn no_stem_ever_carries_a_denormal() {
+    // Tones and clicks over noise that decays from full scale to −280 dBFS over 3 s:
+    // quiet bins under small masks (the steepest mask power makes them tiny), the
+    // products that fall below f32's normal range.
+    let len = 4 * SR as usize;
+    let n = noise(len, 91);
+    let (h, p) = tones_and_clicks(len, SR, 5_000);
+    let input: Vec<f32> = (0..len)
+        .map(|t| h[t] + p[t] + n[t] * 10f32.powf(-14.0 * (t as f32 / (3.0 * SR)).min(1.0)))
+        .collect();
+    let steep = settings_matrix().into_iter().map(|mut s| {
+        s.hpss.mask_power = 10.0;
+        s
+    });
+    for settings in settings_matrix().into_iter().chain(steep) {
+        let mut engine = Engine::new(settings, SR, 1, 4096).unwrap();
+        let out = run_fixed(&mut engine, std::slice::from_ref(&input), 512, 0);
+        for (s, stem) in out.iter().enumerate().take(engine.stem_count()) {
+            let bad = stem[0].iter().position(|x| x.is_subnormal());
+            assert!(
+                bad.is_none(),
+                "{settings:?}: stem {s} has a denormal at {bad:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn bad_samples_never_reach_the_output() {
     let mut input = noise(60_000, 8);
     input[10_000] = f32::NAN;

@@ -17,7 +17,7 @@ use std::io::Write;
 use proptest::prelude::*;
 use unweave::cli::decode::{AudioReader, quiet_decoder_panics};
 use unweave::engine::settings::{Kind, SPECS};
-use unweave::engine::{Algorithm, Engine, INPUT_LIMIT, Settings, sanitise};
+use unweave::engine::{Algorithm, Engine, INPUT_LIMIT, MAX_STEMS, Settings, sanitise};
 
 /// Valid files to mutate: 16-bit and float WAVs, mono and stereo.
 fn seeds() -> Vec<Vec<u8>> {
@@ -118,12 +118,12 @@ proptest! {
         let _ = read(&bytes);
     }
 
-    /// Any settings, channel count, block pattern and samples (NaN, ±∞, denormals,
-    /// 3e38): the stems stay finite and bounded and add up to the sanitised input,
-    /// delayed by the latency.
+    /// Any algorithm, settings, channel count, block pattern and samples (NaN, ±∞,
+    /// denormals, 3e38): the stems stay finite, bounded and free of denormals, and add
+    /// up to the sanitised input, delayed by the latency.
     #[test]
     fn the_engine_takes_any_settings_blocks_and_samples(
-        algorithm in 0usize..3,
+        algorithm in 0usize..Algorithm::ALL.len(),
         values in prop::collection::vec(0.0f64..1.0, SPECS.len()),
         channels in 1usize..3,
         blocks in prop::collection::vec(1usize..2_000, 1..8),
@@ -146,11 +146,12 @@ proptest! {
         let out = common::run_blocks(&mut engine, &input, &mut || { k += 1; blocks[k % blocks.len()] }, 0);
         for c in 0..channels {
             for t in 0..len {
-                let stems = [out[0][c][t], out[1][c][t], out[2][c][t]];
-                prop_assert!(stems.iter().all(|x| x.is_finite() && x.abs() <= 4.0 * INPUT_LIMIT),
+                let stems: [f32; MAX_STEMS] = std::array::from_fn(|s| out[s][c][t]);
+                prop_assert!(
+                    stems.iter().all(|x| x.is_finite() && !x.is_subnormal() && x.abs() <= 4.0 * INPUT_LIMIT),
                     "stems {stems:?} at {t}");
                 let delayed = if t >= latency { sanitise(input[c][t - latency]) } else { 0.0 };
-                let sum = stems[0] + stems[1] + stems[2];
+                let sum: f32 = stems.iter().sum();
                 prop_assert!((sum - delayed).abs() <= 1e-4 * (1.0 + delayed.abs()),
                     "stems add to {sum}, input was {delayed} at {t}");
             }
