@@ -51,13 +51,13 @@ impl Default for Column {
     }
 }
 
-/// Meters, in the order of [`Feed::meters`] (the stems' names come from the registry).
-pub const METERS: [&str; 1 + MAX_STEMS] = ["Input", "Stem 1", "Stem 2", "Stem 3", "Stem 4"];
+/// Meters: the input, then every stem in output order (see [`Feed::meters`]).
+pub const METER_COUNT: usize = 1 + MAX_STEMS;
 
 /// Shared between the audio thread (writes) and the editor (reads).
 pub struct Feed {
     /// Peak magnitude since the editor last took it: input, then each stem in output order.
-    pub meters: [AtomicF32; 1 + MAX_STEMS],
+    pub meters: [AtomicF32; METER_COUNT],
     /// Latency of the running engine, in samples, and its sample rate.
     pub latency: AtomicU32,
     pub sample_rate: AtomicF32,
@@ -121,7 +121,7 @@ impl Feed {
     }
 
     /// Takes the meter peaks gathered since the last call.
-    pub fn take_meters(&self) -> [f32; 1 + MAX_STEMS] {
+    pub fn take_meters(&self) -> [f32; METER_COUNT] {
         std::array::from_fn(|i| self.meters[i].swap(0.0, Ordering::Relaxed))
     }
 }
@@ -327,6 +327,6 @@ mod tests {
             publisher.block(&engine, &input);
         }
         assert!(consumer.try_pop().is_none());
-        assert_eq!(feed.take_meters(), [0.0; 1 + MAX_STEMS]);
+        assert_eq!(feed.take_meters(), [0.0; METER_COUNT]);
     }
 }

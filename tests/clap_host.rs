@@ -385,7 +385,7 @@ fn stems_runs_under_the_allocation_checker_with_every_setting_automated() {
         for path in plugin_paths() {
             let (_entry, mut host) = load(&path);
             let ids: Vec<ClapId> = floats.iter().map(|n| host.param(n)).collect();
-            let neighbours = host.param("Neighbours");
+            let steps = [(host.param("Neighbours"), 1, 100)];
             for fft in [0.0, 2.0, 4.0] {
                 for drums_lookahead in [0.0, 1.0] {
                     let structural = [
@@ -394,24 +394,40 @@ fn stems_runs_under_the_allocation_checker_with_every_setting_automated() {
                         (host.param("Drums lookahead"), drums_lookahead),
                         (host.param("Buffer length"), 0.1),
                     ];
-                    let _ = host.render(
-                        &[input[0][..300].to_vec(), input[1][..300].to_vec()],
-                        &structural,
-                    );
-                    let mut rng = XorShift::new(
-                        0xA076_1D64_78BD_642Fu64 ^ (fft as u64 * 3 + drums_lookahead as u64),
-                    );
-                    let out = host.render_with(&input, &mut |_| {
-                        let mut events: Vec<(ClapId, f64)> =
-                            ids.iter().map(|id| (*id, rng.uniform_f64())).collect();
-                        events.push((neighbours, 1.0 + (rng.uniform_f64() * 99.0).floor()));
-                        events
-                    });
-                    assert_bounded(&out, &path);
+                    let seed = 0xA076_1D64_78BD_642Fu64 ^ (fft as u64 * 3 + drums_lookahead as u64);
+                    automate_every_block(&mut host, &path, &input, &structural, &ids, &steps, seed);
                 }
             }
         }
     });
+}
+
+/// Sets `structural` over a short render (as a host does before playing), then renders
+/// `input` with each of `floats` set to a random normalised value and each of `steps`
+/// (id, least, most) to a random plain value every block: the output stays bounded.
+fn automate_every_block(
+    host: &mut Hosted,
+    path: &std::path::Path,
+    input: &[Vec<f32>; 2],
+    structural: &[(ClapId, f64)],
+    floats: &[ClapId],
+    steps: &[(ClapId, u64, u64)],
+    seed: u64,
+) {
+    let _ = host.render(
+        &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+        structural,
+    );
+    let mut rng = XorShift::new(seed);
+    let out = host.render_with(input, &mut |_| {
+        let mut events: Vec<(ClapId, f64)> =
+            floats.iter().map(|id| (*id, rng.uniform_f64())).collect();
+        for &(id, least, most) in steps {
+            events.push((id, (least + rng.next_u64() % (most - least + 1)) as f64));
+        }
+        events
+    });
+    assert_bounded(&out, path);
 }
 
 /// Every output sample finite and below +36 dBFS.
@@ -453,17 +469,16 @@ fn every_setting_runs_under_the_allocation_checker_with_automation_every_block()
                             (host.param("Low latency"), low_latency),
                             (host.param("Separation factor"), separation),
                         ];
-                        let _ = host.render(
-                            &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+                        let seed = 0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64);
+                        automate_every_block(
+                            &mut host,
+                            &path,
+                            &input,
                             &structural,
+                            &ids,
+                            &[],
+                            seed,
                         );
-                        let mut rng = XorShift::new(
-                            0x2545_F491_4F6C_DD1Du64 ^ (fft as u64 * 7 + low_latency as u64),
-                        );
-                        let out = host.render_with(&input, &mut |_| {
-                            ids.iter().map(|id| (*id, rng.uniform_f64())).collect()
-                        });
-                        assert_bounded(&out, &path);
                     }
                 }
             }
@@ -490,15 +505,17 @@ fn repet_repet_sim_and_2dft_run_under_the_allocation_checker_with_automation_eve
             "2DFT high-pass",
         ];
         let steps = [
-            ("Period source", 2),
-            ("Period bars", 2),
-            ("Neighbours", 100),
+            ("Period source", 0, 2),
+            ("Period bars", 0, 2),
+            ("Neighbours", 1, 100),
         ];
         for path in plugin_paths() {
             let (_entry, mut host) = load(&path);
             let float_ids: Vec<ClapId> = floats.iter().map(|n| host.param(n)).collect();
-            let step_ids: Vec<(ClapId, u64)> =
-                steps.iter().map(|(n, max)| (host.param(n), *max)).collect();
+            let step_ids: Vec<(ClapId, u64, u64)> = steps
+                .iter()
+                .map(|&(n, least, most)| (host.param(n), least, most))
+                .collect();
             for algorithm in [1.0, 2.0, 3.0] {
                 for fft in [0.0, 2.0, 4.0] {
                     for lookahead in [0.0, 0.05] {
@@ -509,33 +526,16 @@ fn repet_repet_sim_and_2dft_run_under_the_allocation_checker_with_automation_eve
                             (host.param("Buffer length"), 0.1),
                             (host.param("Patch length"), 0.0),
                         ];
-                        let _ = host.render(
-                            &[input[0][..300].to_vec(), input[1][..300].to_vec()],
+                        let seed = 0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64);
+                        automate_every_block(
+                            &mut host,
+                            &path,
+                            &input,
                             &structural,
+                            &float_ids,
+                            &step_ids,
+                            seed,
                         );
-                        let mut rng = XorShift::new(
-                            0x9E37_79B9_7F4A_7C15u64 ^ (algorithm as u64 * 31 + fft as u64),
-                        );
-                        let mut next = move || rng.next_u64();
-                        let out = host.render_with(&input, &mut |_| {
-                            let mut events: Vec<(ClapId, f64)> = float_ids
-                                .iter()
-                                .map(|id| (*id, (next() >> 11) as f64 / (1u64 << 53) as f64))
-                                .collect();
-                            for (id, max) in &step_ids {
-                                let v = next() % (max + 1);
-                                events.push((
-                                    *id,
-                                    if *max == 100 {
-                                        v.max(1) as f64
-                                    } else {
-                                        v as f64
-                                    },
-                                ));
-                            }
-                            events
-                        });
-                        assert_bounded(&out, &path);
                     }
                 }
             }

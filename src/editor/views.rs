@@ -11,7 +11,7 @@ use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
 use crate::engine::{MAX_STEMS, PeriodSource};
-use crate::feed::{Column, LOWEST_HZ, METERS, ROWS};
+use crate::feed::{Column, LOWEST_HZ, METER_COUNT, ROWS};
 
 /// Colours of the stems wherever they appear: mask overlay, meters, legend.
 pub const FOREGROUND: Color32 = Color32::from_rgb(255, 150, 40);
@@ -271,8 +271,6 @@ impl Default for Meters {
     }
 }
 
-/// The input and every stem.
-const METER_COUNT: usize = METERS.len();
 const METER_FLOOR_DB: f32 = -60.0;
 const METER_TOP_DB: f32 = 6.0;
 const FALL_DB_PER_SECOND: f32 = 24.0;
@@ -309,7 +307,7 @@ impl Meters {
         for i in 0..=stems.min(names.len()) {
             let (rect, _) = ui.allocate_exact_size(vec2(width, 18.0), Sense::hover());
             let painter = ui.painter_at(rect);
-            let name = if i == 0 { METERS[0] } else { names[i - 1] };
+            let name = if i == 0 { "Input" } else { names[i - 1] };
             painter.text(
                 rect.left_center(),
                 Align2::LEFT_CENTER,

@@ -155,10 +155,6 @@ impl Stems {
         sides: &[Side::Foreground, Side::Background, Side::Neither],
         balance: ["Repeating", "Lead"],
     };
-
-    pub fn count(&self) -> usize {
-        self.files.len()
-    }
 }
 
 /// An algorithm as the registry knows it: how to build its separator and what it

@@ -34,7 +34,7 @@ use super::hpss::{self, Hpss};
 use super::repet_sim::RepetSim;
 use super::rolling;
 use super::separator::{Entry, Masks, Separator, Side, Stems};
-use super::settings::{Algorithm, HpssSettings, RepetSettings, Settings};
+use super::settings::{Algorithm, HpssSettings, Settings};
 
 /// The stems in output order; other, the rest, is the complement.
 pub const DRUMS: usize = 0;
@@ -42,7 +42,7 @@ pub const BASS: usize = 1;
 pub const OTHER: usize = 2;
 pub const LEAD: usize = 3;
 
-/// Stems in the registry. Lookahead: HPSS's (with Drums lookahead) plus REPET-SIM's.
+/// Stems in the registry. Lookahead: Drums lookahead plus REPET-SIM's, in hops.
 pub const ENTRY: Entry = Entry {
     algorithm: Algorithm::Stems,
     id: "stems",
@@ -60,7 +60,7 @@ pub const ENTRY: Entry = Entry {
         balance: ["Band", "Lead"],
     },
     build: |s, g| Box::new(FourStems::new(s, g)),
-    lookahead: |s, g| drums_lookahead(s, g) + rolling::lookahead_for(&lead_stage(s), g),
+    lookahead: |s, g| drums_lookahead(s, g) + rolling::lookahead_for(&s.repet, g),
 };
 
 /// The drums stage's settings: HPSS's, with the drums' own time median.
@@ -74,22 +74,17 @@ fn drums_stage(settings: &Settings) -> HpssSettings {
 /// How many frames the drums' time median reaches ahead: Drums lookahead in hops,
 /// at most half the median (where it is centred).
 fn drums_lookahead(settings: &Settings, geometry: &Geometry) -> usize {
-    let hop = geometry.hop as f32;
-    let wanted = (settings.stems.drums_lookahead_ms * 1e-3 * geometry.sample_rate / hop).round();
     let centred = HpssSettings {
         low_latency: false,
         ..drums_stage(settings)
     };
-    (wanted.max(0.0) as usize).min(hpss::lookahead_for(&centred, geometry))
+    geometry
+        .frames(settings.stems.drums_lookahead_ms * 1e-3)
+        .min(hpss::lookahead_for(&centred, geometry))
 }
 
-/// The lead stage's settings: REPET-SIM's.
-fn lead_stage(settings: &Settings) -> RepetSettings {
-    settings.repet
-}
-
-/// The bass's share of each bin before the band's lead is taken out: 1 up to the
-/// crossover, 0 from an octave above it, a raised cosine in log frequency between.
+/// The bass's share of the band's harmonic part in each bin: 1 up to the crossover,
+/// 0 from an octave above it, a raised cosine in log frequency between.
 fn fill_bass_weight(weight: &mut [f32], crossover_hz: f32, hz_per_bin: f32) {
     for (bin, w) in weight.iter_mut().enumerate() {
         let octaves = ((bin as f32 * hz_per_bin) / crossover_hz).max(1e-6).log2();
@@ -137,7 +132,7 @@ impl FourStems {
             size,
             drums_lookahead(settings, geometry),
         );
-        let lead = RepetSim::new(lead_stage(settings), rate, size);
+        let lead = RepetSim::new(settings.repet, rate, size);
         let (drums_lookahead, lead_lookahead) = (drums.lookahead(), lead.lookahead());
         let mut stems = Self {
             bins,

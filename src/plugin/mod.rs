@@ -373,13 +373,9 @@ impl Plugin for Unweave {
             for (c, out) in main.iter_mut().enumerate() {
                 let stems: [f32; MAX_STEMS] =
                     std::array::from_fn(|s| stems.stem(s, c.min(channels - 1))[i]);
-                let mut wet = gains[0] * stems[0];
-                let mut delayed = stems[0];
-                for s in 1..MAX_STEMS {
-                    wet += gains[s] * stems[s];
-                    delayed += stems[s];
-                }
+                let wet: f32 = gains.iter().zip(&stems).map(|(g, x)| g * x).sum();
                 // The stems sum to the input delayed by the latency: the bypassed signal.
+                let delayed: f32 = stems.iter().sum();
                 out[i] = wet + dry * (delayed - wet);
             }
         }
