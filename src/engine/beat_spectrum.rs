@@ -1,4 +1,4 @@
-//! The beat spectrum, updated one frame at a time, and the period tracker that reads it.
+//! The beat spectrum, updated one frame at a time: where the music repeats.
 //!
 //! REPET's beat spectrum (Foote 2001; Rafii & Pardo 2013) is the autocorrelation over
 //! time of the power spectrogram, averaged over frequency: its peaks are the lags at
@@ -10,9 +10,9 @@
 //! - **Each lag looks at its own last period** (pairs `(t, t − ℓ)` with `t` in the
 //!   newest `ℓ` frames: two periods of audio). A fixed window over the whole buffer
 //!   would let 20 s of an old groove outvote 4 s of a new one; with windows that scale
-//!   with the lag, a new period wins within two of its periods. Choices between a
-//!   period and its multiples are made on a common, longer window
-//!   ([`BeatSpectrum::similarity_over`]), where these short windows would be noisy.
+//!   with the lag, a new period wins within two of its periods. Which of a period, its
+//!   divisors and its multiples is *the* period is not read off these heights (the
+//!   loudest part decides them): [`super::period`] asks [`super::repetition`].
 //! - **Each lag is normalised by the energy of its own pairs** (a cosine between the
 //!   spectrogram and itself delayed, in [0, 1]), so that a crescendo does not favour the
 //!   lags whose windows are the loudest.
@@ -34,8 +34,9 @@ pub struct BeatSpectrum {
     /// Analysis bands (bins pooled by `pool`): the power spectrogram is kept per band.
     bins: usize,
     pool: usize,
-    /// Hops averaged into one beat frame.
+    /// Hops averaged into one beat frame, and its length.
     decimation: usize,
+    beat_seconds: f64,
     /// Longest lag, in beat frames.
     max_lag: usize,
     /// Shortest window of pairs, in beat frames (see [`MIN_WINDOW_SECONDS`]).
@@ -45,7 +46,7 @@ pub struct BeatSpectrum {
     /// The beat frame being averaged.
     pending: Vec<f32>,
     pending_hops: usize,
-    /// `dots[t % rows][ℓ]` = `P_t · P_{t−ℓ}` for the last `2·max_lag + 1` beat frames.
+    /// `dots[t % rows][ℓ]` = `P_t · P_{t−ℓ}` for the last `max_lag + 1` beat frames (or the shortest window's).
     dots: Vec<f32>,
     /// `P_t · P_t` for the last `3·max_lag + 1` beat frames.
     energy: Vec<f32>,
@@ -70,13 +71,13 @@ impl BeatSpectrum {
         let min_window = (MIN_WINDOW_SECONDS / beat_seconds).ceil() as usize;
         let pool = analysis_pool(bins);
         let bins = bins.div_ceil(pool);
-        // Products back to the longest window (`similarity_over` reads up to 2 · max_lag),
-        // energies one lag further.
-        let reach = (2 * max_lag).max(min_window);
+        // Products back to the longest window, energies one lag further.
+        let reach = max_lag.max(min_window);
         let mut beat = Self {
             bins,
             pool,
             decimation,
+            beat_seconds,
             max_lag,
             min_window,
             power: vec![0.0; (max_lag + 1) * bins],
@@ -94,6 +95,11 @@ impl BeatSpectrum {
         super::buffers::prefault(&mut beat.power);
         super::buffers::prefault(&mut beat.dots);
         beat
+    }
+
+    /// The length of a beat frame.
+    pub fn beat_seconds(&self) -> f64 {
+        self.beat_seconds
     }
 
     /// Hops per beat frame: a lag of `ℓ` beat frames is `ℓ · decimation` hops.
@@ -120,27 +126,6 @@ impl BeatSpectrum {
     /// would keep a long period out of reach for twice its length.
     pub fn longest_heard(&self) -> usize {
         (self.count * 2 / 3).min(self.max_lag)
-    }
-
-    /// `B(lag)` judged over the newest `window` beat frames (at most `2 · max_lag`)
-    /// instead of the lag's own window, summed afresh from the stored products.
-    pub fn similarity_over(&self, lag: usize, window: usize) -> f32 {
-        let Some(n) = self.count.checked_sub(1) else {
-            return 0.0;
-        };
-        if lag == 0 || lag > self.max_lag || lag > n {
-            return 0.0;
-        }
-        let first = (n + 1)
-            .saturating_sub(window.min(2 * self.max_lag))
-            .max(lag);
-        let (c, r, l) = self.sums(first, n, lag);
-        let norm = r * l;
-        if norm <= 1e-30 {
-            0.0
-        } else {
-            (c / norm.sqrt()).clamp(0.0, 1.0) as f32
-        }
     }
 
     /// Σ `P_t·P_{t−lag}`, Σ `|P_t|²` and Σ `|P_{t−lag}|²` for `t` in `first ..= last`,
@@ -269,172 +254,6 @@ impl BeatSpectrum {
     }
 }
 
-/// A peak whose lag divides the best one's is the period instead when, on the same
-/// audio, the share of it that does *not* repeat (`1 − B`) is at most this much larger:
-/// music that repeats every `p` also repeats every `2p`, and noise must not double
-/// the period; but half a period that repeats clearly worse must not halve it either.
-const TIE: f32 = 0.15;
-/// A peak unrelated to the tracked one replaces it when its non-repeating share is
-/// this much smaller, so that the period does not flicker between near-equal candidates.
-const SWITCH: f32 = 0.1;
-/// How far from a whole multiple (relative to the shorter lag) a peak may lie to count as one.
-const MULTIPLE: f32 = 0.03;
-/// The tracked peak may drift by this share of its lag between updates (tempo drift).
-const DRIFT: f32 = 0.03;
-
-/// Picks the repeating period from a beat spectrum and holds it steady.
-#[derive(Clone, Debug, Default)]
-pub struct PeriodTracker {
-    /// The period in beat frames (fractional), once one is found.
-    lag: Option<f32>,
-}
-
-impl PeriodTracker {
-    pub fn lag(&self) -> Option<f32> {
-        self.lag
-    }
-
-    pub fn reset(&mut self) {
-        self.lag = None;
-    }
-
-    /// Updates the period from `beat`'s spectrum, searching lags `min_lag ..= max_lag`
-    /// (beat frames).
-    ///
-    /// The highest peak is the first guess. A shorter peak whose lag divides it is
-    /// preferred when, judged on the *same* audio (the longer lag's window), it repeats
-    /// as well: per-lag windows let a short lag look good on its few recent seconds.
-    /// The tracked period follows its peak as it drifts and gives way only to a peak
-    /// clearly higher, or to a related one by the same divisor rule.
-    pub fn update(&mut self, beat: &BeatSpectrum, min_lag: usize, max_lag: usize) {
-        let spectrum = beat.spectrum();
-        let last = max_lag.min(spectrum.len() - 2);
-        let first = min_lag.max(2);
-        if first > last {
-            return;
-        }
-        let range = &spectrum[first..=last];
-        let mean = range.iter().sum::<f32>() / range.len() as f32;
-        let Some(best) = (first..=last)
-            .filter_map(|lag| peak_at(spectrum, lag))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        else {
-            return;
-        };
-        let contrast = best.1 - mean;
-        if contrast <= 1e-4 {
-            // Flat: silence, noise or a drone. Keep what we had.
-            return;
-        }
-        // Of two related lags, the shorter if it repeats as well on the longer's window.
-        let prefer = |short: (f32, f32), long: (f32, f32)| {
-            let window = 2 * long.0.round() as usize;
-            // A fractional lag's peak lies between whole lags, and sharp sounds make it
-            // narrow: judge both at their peak's height, through a parabola.
-            let at = |lag: f32| {
-                let l = (lag.round() as usize).max(2);
-                let [a, b, c] = [l - 1, l, l + 1].map(|l| beat.similarity_over(l, window));
-                peak_at(&[a, b, c], 1).map_or(a.max(b).max(c), |p| p.1)
-            };
-            let (s, l) = (at(short.0), at(long.0));
-            if 1.0 - s <= (1.0 + TIE) * (1.0 - l) {
-                short
-            } else {
-                long
-            }
-        };
-        let candidate = (first..=last)
-            .filter_map(|lag| peak_at(spectrum, lag))
-            .take_while(|p| p.0 < best.0 - 1.0)
-            .find(|p| is_multiple(best.0, p.0) && prefer(*p, best) == *p)
-            .unwrap_or(best);
-        let tracked = self.lag.and_then(|lag| {
-            let reach = (DRIFT * lag).max(1.5);
-            let lo = ((lag - reach).floor().max(first as f32)) as usize;
-            let hi = ((lag + reach).ceil() as usize).min(last);
-            (lo..=hi)
-                .filter_map(|l| peak_at(spectrum, l))
-                .filter(|p| (p.0 - lag).abs() <= reach)
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-        });
-        let chosen = match tracked {
-            None => candidate.0,
-            Some(t) if (candidate.0 - t.0).abs() <= (DRIFT * t.0).max(1.5) => t.0,
-            Some(t) if is_multiple(candidate.0, t.0) => prefer(t, candidate).0,
-            Some(t) if is_multiple(t.0, candidate.0) => prefer(candidate, t).0,
-            Some(t) if 1.0 - candidate.1 > (1.0 - SWITCH) * (1.0 - t.1) => t.0,
-            Some(_) => candidate.0,
-        };
-        self.lag = Some(refine(spectrum, chosen, last));
-    }
-}
-
-/// Whether `long` is a whole multiple of `short` (within [`MULTIPLE`] of `short`).
-fn is_multiple(long: f32, short: f32) -> bool {
-    let k = (long / short).round();
-    k >= 1.0 && (long - k * short).abs() <= MULTIPLE * short
-}
-
-/// The period below one lag, through all its multiples: a peak's own position is only
-/// good to about a lag when a lead covers the loop, but every multiple `k·p` of the
-/// true period is a peak too, and together they pin `p` down to a fraction of a lag.
-/// Searches `lag ± 1.5` in hundredths for the comb `Σ_k B(k·p)` (interpolated) that
-/// scores highest, over the multiples the spectrum reaches.
-fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
-    let multiples = ((last as f32 - 1.0) / (lag + 1.5)).floor().clamp(1.0, 64.0) as usize;
-    let at = |x: f32| {
-        let i = x.floor() as usize;
-        let frac = x - i as f32;
-        spectrum[i] + frac * (spectrum[i + 1] - spectrum[i])
-    };
-    // Only multiples that stand as peaks of their own: right after a change of groove
-    // the long lags still describe the old one, and would pull the comb aside.
-    let height = at(lag);
-    let stands = |k: usize| {
-        let guess = k as f32 * lag;
-        let centre = guess.round() as usize;
-        (centre.saturating_sub(2).max(1)..=(centre + 2).min(last - 1))
-            .filter_map(|l| peak_at(spectrum, l))
-            .any(|p| (p.0 - guess).abs() <= 1.5 * k as f32 && p.1 >= 0.5 * height)
-    };
-    let used = (1..=multiples)
-        .filter(|&k| k == 1 || stands(k))
-        .fold(0u64, |mask, k| mask | 1 << (k - 1));
-    let comb = |p: f32| {
-        (1..=multiples)
-            .filter(|&k| used & 1 << (k - 1) != 0)
-            .map(|k| at(k as f32 * p))
-            .sum::<f32>()
-    };
-    let (mut best, mut best_score) = (lag, f32::NEG_INFINITY);
-    for step in -150..=150 {
-        let p = lag + step as f32 * 0.01;
-        if p < 1.0 {
-            continue;
-        }
-        let score = comb(p);
-        if score > best_score {
-            (best, best_score) = (p, score);
-        }
-    }
-    best
-}
-
-/// The peak at integer lag `lag` (a local maximum), refined below one lag by a
-/// parabola through it and its neighbours: `(position, height)`.
-fn peak_at(spectrum: &[f32], lag: usize) -> Option<(f32, f32)> {
-    let (a, b, c) = (spectrum[lag - 1], spectrum[lag], spectrum[lag + 1]);
-    if !(b >= a && b > c && b > 0.0) {
-        return None;
-    }
-    let curvature = a - 2.0 * b + c;
-    if curvature >= 0.0 {
-        return Some((lag as f32, b));
-    }
-    let offset = (0.5 * (a - c) / curvature).clamp(-0.5, 0.5);
-    Some((lag as f32 + offset, b - 0.25 * (a - c) * offset))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,18 +299,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn tracker_finds_the_loop_not_its_multiples() {
-        let bins = 32;
-        let mut beat = BeatSpectrum::new(bins, BEAT_FRAME_SECONDS, 100.0 * BEAT_FRAME_SECONDS);
-        let mut tracker = PeriodTracker::default();
-        for f in loop_frames(23, 400, bins, 5) {
-            beat.push(&f);
-            tracker.update(&beat, 5, 100);
-        }
-        let lag = tracker.lag().unwrap();
-        assert!((lag - 23.0).abs() < 0.1, "{lag}");
     }
 }

@@ -21,8 +21,10 @@
 //! start as "all repeating" and the lead appears as soon as something repeats; nothing
 //! clicks, nothing is dropped, the stems still sum to the input.
 
-use super::beat_spectrum::{BeatSpectrum, PeriodTracker};
+use super::beat_spectrum::BeatSpectrum;
 use super::median::{LANES, Lanes, lower_median};
+use super::period::PeriodTracker;
+use super::repetition::Repetition;
 use super::rolling::lookahead_for;
 pub use super::rolling::{Rolling, history_capacity, repeating_mask};
 use super::separator::Tempo;
@@ -46,6 +48,7 @@ pub const MAX_REPETITIONS: usize = 32;
 pub struct Repet {
     rolling: Rolling,
     beat: BeatSpectrum,
+    repetition: Repetition,
     tracker: PeriodTracker,
     tempo: Option<Tempo>,
     /// The period used for the last frame, in hops.
@@ -65,6 +68,12 @@ impl Repet {
         let hop_seconds = rolling.hop as f64 / sample_rate as f64;
         let mut repet = Self {
             beat: BeatSpectrum::new(rolling.bins, hop_seconds, settings.buffer_s as f64 / 3.0),
+            repetition: Repetition::new(
+                rolling.bins,
+                sample_rate / fft_size as f32,
+                hop_seconds,
+                settings.buffer_s as f64 / 3.0,
+            ),
             tracker: PeriodTracker::default(),
             tempo: None,
             period: None,
@@ -138,7 +147,7 @@ impl Repet {
         let min_lag = (s.min_period_s as f64 / beat_seconds).ceil() as usize;
         let max_lag = (longest / beat_seconds).floor() as usize;
         self.tracker
-            .update(&self.beat, min_lag.min(max_lag), max_lag);
+            .update(&self.beat, &self.repetition, min_lag.min(max_lag), max_lag);
     }
 }
 
@@ -171,6 +180,7 @@ impl Separator for Repet {
     fn reset(&mut self) {
         self.rolling.history.reset();
         self.beat.reset();
+        self.repetition.reset();
         self.tracker.reset();
         self.period = None;
         self.periods.fill(f64::NAN);
@@ -182,6 +192,7 @@ impl Repet {
     /// there is one) into plain slices: what a cascade of separators calls.
     pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
         let masked = self.rolling.push(magnitude, foreground);
+        self.repetition.push(magnitude);
         if self.beat.push(magnitude) && !self.beat.is_quiet() {
             self.track();
         }

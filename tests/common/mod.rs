@@ -446,3 +446,36 @@ pub fn layered_loop(len: usize, sample_rate: f32, bar: f64, seed: u64) -> (Vec<f
     let (_, lead) = loop_and_lead(len, sample_rate, bar, seed);
     (band, lead)
 }
+
+/// `x` through a Schroeder reverberator (four feedback combs in parallel, two
+/// all-passes after) whose tail falls 60 dB in `rt60` seconds, mixed half wet.
+pub fn reverb(x: &[f32], sample_rate: f32, rt60: f32) -> Vec<f32> {
+    let combs = [0.0297, 0.0371, 0.0411, 0.0437].map(|s: f32| (s * sample_rate) as usize);
+    let mut wet = vec![0.0f32; x.len()];
+    for delay in combs {
+        // A comb's loop gain for a 60 dB fall in rt60 seconds.
+        let g = 10f32.powf(-3.0 * delay as f32 / sample_rate / rt60);
+        let mut y = vec![0.0f32; x.len()];
+        for t in 0..x.len() {
+            y[t] = x[t] + if t >= delay { g * y[t - delay] } else { 0.0 };
+            wet[t] += 0.25 * y[t];
+        }
+    }
+    for seconds in [0.005, 0.0017] {
+        let (delay, g) = ((seconds * sample_rate) as usize, 0.7f32);
+        // y[t] = −g·x[t] + x[t − d] + g·y[t − d], in place: `wet` holds y behind t.
+        let input = wet.clone();
+        for t in delay..x.len() {
+            wet[t] = -g * input[t] + input[t - delay] + g * wet[t - delay];
+        }
+        for w in wet.iter_mut().take(delay) {
+            *w *= -g;
+        }
+    }
+    let scale = 0.5 * rms(x) / rms(&wet).max(1e-12);
+    x.iter().zip(&wet).map(|(d, w)| d + scale * w).collect()
+}
+
+fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}

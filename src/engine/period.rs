@@ -1,0 +1,341 @@
+//! The repeating period: proposed by the beat spectrum's peaks, chosen by how well the
+//! whole spectrogram repeats, and held steady.
+//!
+//! Music that repeats every `p` also repeats every `2p`, `3p`, …, and its parts often
+//! repeat sooner: drums every bar, chords every two, the bass every four. The beat
+//! spectrum's highest peak is then a part's period, or a multiple, depending on which
+//! part is loudest and on what the lead happens to do. So the highest peak only
+//! proposes *pulses* (itself and the clear peaks it is a whole multiple of); the
+//! candidates are the pulses' multiples, and the period is the shortest candidate at
+//! which the whole spectrogram repeats about as well as at the best of them
+//! ([`Repetition::error`], all judged on the same newest frames). The period held gets
+//! more allowance than the others, so that two candidates near the tie do not take
+//! turns. Until the candidates can be judged (about 3 s into the stream) the highest
+//! peak stands in, so that the lead is not silent for the first seconds.
+//!
+//! Tested in `tests/repet.rs`: parts repeating at one, two and four bars (whole and
+//! fractional bars in hops), periods whole and fractional in hops, changes of loop dry
+//! and in a hall, music after silence.
+
+use super::beat_spectrum::BeatSpectrum;
+use super::repetition::Repetition;
+
+/// A shorter candidate is the period when its non-repeating share is at most this
+/// much larger (relatively) than the least of all candidates: a lead over the loop
+/// makes every lag fail a little, and chance must not double the period.
+const TIE: f32 = 0.1;
+/// And this much absolutely (of the whole spectrogram's share): on a strict loop with
+/// a lead the candidates spread by about a third of a few per cent, where a part that
+/// fails to repeat costs several per cent.
+const SLACK: f32 = 0.03;
+/// The period held is judged with this much more allowance than the others, so that
+/// two candidates near the tie do not take turns.
+const HOLD: f32 = 0.05;
+/// How far from a whole multiple (relative to the shorter lag) a peak may lie to count as one.
+const MULTIPLE: f32 = 0.03;
+/// The tracked peak may drift by this share of its lag between updates (tempo drift).
+const DRIFT: f32 = 0.03;
+/// A divisor of the best peak is a pulse when its peak stands at least this share of
+/// the best one's height above the spectrum's mean.
+const PULSE: f32 = 0.5;
+/// Shortest window the candidates are judged over.
+const MIN_WINDOW_SECONDS: f64 = 3.0;
+/// Beat frames between judgements (93 ms).
+const JUDGE_EVERY: usize = 8;
+/// Most divisors of the best peak tried as pulses, and most candidates judged.
+const MAX_DIVISOR: usize = 8;
+const MAX_CANDIDATES: usize = 24;
+
+/// Picks the repeating period and holds it steady.
+#[derive(Clone, Debug, Default)]
+pub struct PeriodTracker {
+    /// The period in beat frames (fractional), once one is found.
+    lag: Option<f32>,
+    /// Whether it was chosen by how the whole mix repeats (not the early stand-in).
+    judged: bool,
+    /// Updates since the last judgement.
+    since: usize,
+}
+
+impl PeriodTracker {
+    pub fn lag(&self) -> Option<f32> {
+        self.lag
+    }
+
+    pub fn reset(&mut self) {
+        self.lag = None;
+        self.judged = false;
+        self.since = 0;
+    }
+
+    /// Updates the period from `beat`'s spectrum and `repetition`'s errors, searching
+    /// lags `min_lag ..= max_lag` (beat frames).
+    pub fn update(
+        &mut self,
+        beat: &BeatSpectrum,
+        repetition: &Repetition,
+        min_lag: usize,
+        max_lag: usize,
+    ) {
+        // Judging the candidates is most of the tracker's cost, and a period needs no
+        // new verdict every 11.6 ms: the beat spectrum itself takes seconds to see a
+        // new one.
+        self.since += 1;
+        if self.judged && self.since < JUDGE_EVERY {
+            return;
+        }
+        self.since = 0;
+        let spectrum = beat.spectrum();
+        let last = max_lag.min(spectrum.len() - 2);
+        let first = min_lag.max(2);
+        if first > last {
+            return;
+        }
+        let range = &spectrum[first..=last];
+        let mean = range.iter().sum::<f32>() / range.len() as f32;
+        let Some(best) = (first..=last)
+            .filter_map(|lag| peak_at(spectrum, lag))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        else {
+            return;
+        };
+        if best.1 - mean <= 1e-4 {
+            // Flat: silence, noise or a drone. Keep what we had.
+            return;
+        }
+        // Pulses: the clear peaks the best one is a whole multiple of (hi-hats put small
+        // peaks at every eighth note: those are no pulse), and the best itself.
+        let clear = mean + PULSE * (best.1 - mean);
+        let heard = (last as f32).min(beat.longest_heard() as f32) + 0.5;
+        let mut pulses = [0.0f32; MAX_DIVISOR];
+        let mut count = 0;
+        for k in 1..=MAX_DIVISOR {
+            let d = best.0 / k as f32;
+            if d < first as f32 - 0.5 {
+                break;
+            }
+            if k == 1 || peak_near(spectrum, d, last).is_some_and(|p| p.1 >= clear) {
+                pulses[count] = d;
+                count += 1;
+            }
+        }
+        let pulses = &pulses[..count];
+        let shortest = pulses.iter().copied().fold(best.0, f32::min);
+        // A best peak unrelated to the period held is a new groove: judged on two of its
+        // pulses, it takes over as soon as the beat spectrum sees it. Between multiples
+        // of one groove, three pulses keep a lead's notes from tipping the choice.
+        let held = self
+            .lag
+            .filter(|&t| self.judged && t <= heard && t >= first as f32 - 0.5);
+        let new_groove = held.is_some_and(|t| !is_multiple(best.0, t) && !is_multiple(t, best.0));
+        let window = window(beat, shortest, if new_groove { 2.0 } else { 3.0 });
+        let Some(newest) = repetition.newest() else {
+            return;
+        };
+        let start = (newest + 1).saturating_sub(window);
+        // The pulses' multiples that have been heard (at least half the window with a
+        // repetition), each at its own peak (a lead blurs the pulse's, and `m` times its
+        // error would walk the period away) refined through its multiples (judged a
+        // frame off, a period repeats worse than its multiples), and the period held.
+        let mut candidates = [(0.0f32, 0.0f32); MAX_CANDIDATES];
+        let mut count = 0;
+        let multiples = pulses.iter().flat_map(|&d| {
+            (1..)
+                .map(move |m| m as f32 * d)
+                .take_while(move |&guess| guess <= heard)
+        });
+        let anchored = multiples.map(|guess| {
+            let lag = peak_near(spectrum, guess, last).map_or(guess, |p| p.0);
+            refine(spectrum, lag, last)
+        });
+        // The period held follows its comb (tempo drift, a finer estimate as more
+        // multiples are heard) but is not re-anchored to a peak: a lead can make a
+        // neighbouring bump the higher.
+        let followed = held
+            .and_then(|t| peak_near(spectrum, t, last).map(|_| refine(spectrum, t, last)))
+            .filter(|&t| (t - self.lag.unwrap_or(t)).abs() <= 1.5);
+        for lag in followed.into_iter().chain(anchored) {
+            let known = candidates[..count].iter().any(|c| (c.0 - lag).abs() < 1.0);
+            let heard_enough = repetition.first_with(lag).max(start) + window / 2 <= newest + 1;
+            if count < MAX_CANDIDATES && !known && heard_enough {
+                candidates[count] = (lag, 0.0);
+                count += 1;
+            }
+        }
+        // All candidates are judged on the same newest frames: on frames of their own, a
+        // stretch of dense lead would favour whichever lag's frames missed it.
+        let longest = candidates[..count].iter().map(|c| c.0).fold(0.0, f32::max);
+        let from = repetition.first_with(longest).max(start);
+        let mut judged = 0;
+        for i in 0..count {
+            if let Some(e) = repetition.error(candidates[i].0, from) {
+                candidates[judged] = (candidates[i].0, e);
+                judged += 1;
+            }
+        }
+        count = judged;
+        let candidates = &mut candidates[..count];
+        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let Some(least) = candidates.iter().map(|c| c.1).min_by(f32::total_cmp) else {
+            // Too early to judge how the whole mix repeats: the beat spectrum's best
+            // peak, until then (a lead silent for the first seconds costs more than a
+            // period that is a part's).
+            self.lag = Some(refine(spectrum, best.0, last));
+            self.judged = false;
+            return;
+        };
+        // The shortest candidate that repeats about as well as the best of them; the
+        // one held with more allowance, so that two near the tie do not take turns.
+        let near = |a: f32, b: f32| (a - b).abs() <= (DRIFT * b).max(1.5);
+        let eligible = |c: &(f32, f32)| {
+            let allowance = match held {
+                Some(t) if near(c.0, t) => TIE + HOLD,
+                Some(_) => TIE - HOLD,
+                None => TIE,
+            };
+            c.1 <= (1.0 + allowance) * least + SLACK
+        };
+        let Some(&(lag, _)) = candidates.iter().find(|c| eligible(c)) else {
+            return;
+        };
+        self.lag = Some(lag);
+        self.judged = true;
+    }
+}
+
+/// The frames the candidates are judged over: `pulses` of the shortest pulse, at least
+/// [`MIN_WINDOW_SECONDS`] (one period lets a lead's few notes tip the choice).
+fn window(beat: &BeatSpectrum, pulse: f32, pulses: f32) -> usize {
+    let least = (MIN_WINDOW_SECONDS / beat.beat_seconds()).ceil() as usize;
+    ((pulses * pulse).round() as usize).max(least)
+}
+
+/// Whether `long` is a whole multiple of `short` (within [`MULTIPLE`] of `short`).
+fn is_multiple(long: f32, short: f32) -> bool {
+    let k = (long / short).round();
+    k >= 1.0 && (long - k * short).abs() <= MULTIPLE * short
+}
+
+/// The peak within reach of fractional lag `lag` (a local maximum), if any.
+fn peak_near(spectrum: &[f32], lag: f32, last: usize) -> Option<(f32, f32)> {
+    let reach = (MULTIPLE * lag).max(1.5);
+    let lo = ((lag - reach).floor().max(1.0)) as usize;
+    let hi = ((lag + reach).ceil() as usize).min(last);
+    (lo..=hi)
+        .filter_map(|l| peak_at(spectrum, l))
+        .filter(|p| (p.0 - lag).abs() <= reach)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The period below one lag, through all its multiples: a peak's own position is only
+/// good to about a lag when a lead covers the loop, but every multiple `k·p` of the
+/// true period is a peak too, and together they pin `p` down to a fraction of a lag.
+/// Searches `lag ± 1.5` in hundredths for the comb `Σ_k B(k·p)` (interpolated) that
+/// scores highest, over the multiples the spectrum reaches.
+fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
+    let multiples = ((last as f32 - 1.0) / (lag + 1.5)).floor().clamp(1.0, 64.0) as usize;
+    let at = |x: f32| {
+        let i = x.floor() as usize;
+        let frac = x - i as f32;
+        spectrum[i] + frac * (spectrum[i + 1] - spectrum[i])
+    };
+    // Only multiples that stand as peaks of their own: right after a change of groove
+    // the long lags still describe the old one, and would pull the comb aside.
+    let height = at(lag);
+    let stands = |k: usize| {
+        let guess = k as f32 * lag;
+        let centre = guess.round() as usize;
+        (centre.saturating_sub(2).max(1)..=(centre + 2).min(last - 1))
+            .filter_map(|l| peak_at(spectrum, l))
+            .any(|p| (p.0 - guess).abs() <= 1.5 * k as f32 && p.1 >= 0.5 * height)
+    };
+    let used = (1..=multiples)
+        .filter(|&k| k == 1 || stands(k))
+        .fold(0u64, |mask, k| mask | 1 << (k - 1));
+    let comb = |p: f32| {
+        (1..=multiples)
+            .filter(|&k| used & 1 << (k - 1) != 0)
+            .map(|k| at(k as f32 * p))
+            .sum::<f32>()
+    };
+    let (mut best, mut best_score) = (lag, f32::NEG_INFINITY);
+    for step in -150..=150 {
+        let p = lag + step as f32 * 0.01;
+        if p < 1.0 {
+            continue;
+        }
+        let score = comb(p);
+        if score > best_score {
+            (best, best_score) = (p, score);
+        }
+    }
+    best
+}
+
+/// The peak at integer lag `lag` (a local maximum), refined below one lag by a
+/// parabola through it and its neighbours: `(position, height)`.
+fn peak_at(spectrum: &[f32], lag: usize) -> Option<(f32, f32)> {
+    let (a, b, c) = (spectrum[lag - 1], spectrum[lag], spectrum[lag + 1]);
+    if !(b >= a && b > c && b > 0.0) {
+        return None;
+    }
+    let curvature = a - 2.0 * b + c;
+    if curvature >= 0.0 {
+        return Some((lag as f32, b));
+    }
+    let offset = (0.5 * (a - c) / curvature).clamp(-0.5, 0.5);
+    Some((lag as f32 + offset, b - 0.25 * (a - c) * offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::history::ANALYSIS_STEP_SECONDS;
+    use crate::rng::XorShift;
+
+    const BINS: usize = 257;
+
+    /// Drives a tracker with frames `frame(t)` for `len` beat frames; the lag found.
+    fn track(len: usize, frame: impl Fn(usize) -> Vec<f32>) -> f32 {
+        let reach = 120.0 * ANALYSIS_STEP_SECONDS;
+        let mut beat = BeatSpectrum::new(BINS, ANALYSIS_STEP_SECONDS, reach);
+        let mut repetition = Repetition::new(BINS, 15.625, ANALYSIS_STEP_SECONDS, reach);
+        let mut tracker = PeriodTracker::default();
+        for t in 0..len {
+            let f = frame(t);
+            beat.push(&f);
+            repetition.push(&f);
+            tracker.update(&beat, &repetition, 5, 120);
+        }
+        tracker.lag().expect("a period")
+    }
+
+    fn cycle(n: usize, random: &mut XorShift) -> Vec<Vec<f32>> {
+        (0..n)
+            .map(|_| (0..BINS).map(|_| random.uniform()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_loop_is_found_not_its_multiples() {
+        let mut random = XorShift::new(5);
+        let bar = cycle(23, &mut random);
+        let lag = track(400, |t| bar[t % 23].clone());
+        assert!((lag - 23.0).abs() < 0.1, "{lag}");
+    }
+
+    #[test]
+    fn the_period_is_the_whole_mix_s_not_the_loudest_part_s() {
+        // Loud drums every 20 frames, a bass line 9 dB below them every 80 on its own bins.
+        let mut random = XorShift::new(7);
+        let (drums, bass) = (cycle(20, &mut random), cycle(4, &mut random));
+        let lag = track(600, |t| {
+            let mut f: Vec<f32> = drums[t % 20].iter().map(|x| 4.0 * x).collect();
+            for (b, x) in f[2..10].iter_mut().enumerate() {
+                *x += 8.0 * bass[(t / 20) % 4][b];
+            }
+            f
+        });
+        assert!((lag - 80.0).abs() < 0.5, "{lag}");
+    }
+}
