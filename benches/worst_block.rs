@@ -2,8 +2,9 @@
 //! either only moves samples or also carries a whole frame's work (FFTs, medians,
 //! masks), and that call must fit well inside the block's duration.
 //!
-//! `cargo bench --bench worst_block` prints, per setting, the worst, the 99.9th
-//! percentile and the median call over 60 s of stereo 44.1 kHz audio, and the worst as a share of the block.
+//! `cargo bench --bench worst_block [-- NAME…]` prints, per setting (or those whose names
+//! hold one of the NAMEs), the worst, the 99.9th percentile and the median call over 60 s
+//! of stereo 44.1 kHz audio, and the worst as a share of the block.
 
 use std::time::{Duration, Instant};
 use unweave::engine::spectrogram::Spectrogram;
@@ -15,6 +16,12 @@ const BLOCK: usize = 64;
 fn main() {
     // Under `cargo test --benches` run a token amount, as a smoke test.
     let quick = std::env::args().any(|a| a == "--test" || a == "--list");
+    // `cargo bench --bench worst_block -- repet` measures the settings whose names hold
+    // `repet` only.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let seconds = if quick { 1 } else { 60 };
     let len = seconds * SR as usize;
     let mut s = 0x1234_5678_9abc_def1u64;
@@ -114,6 +121,9 @@ fn main() {
             s
         }),
     ] {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
         let mut engine = Engine::new(settings, SR, 2, BLOCK).unwrap();
         if settings.algorithm == Algorithm::Nmf {
             // Taught on the first three seconds: NMF's work is per template.

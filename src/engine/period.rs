@@ -40,8 +40,9 @@ const DRIFT: f32 = 0.03;
 const PULSE: f32 = 0.5;
 /// Shortest window the candidates are judged over.
 const MIN_WINDOW_SECONDS: f64 = 3.0;
-/// Beat frames between judgements (93 ms).
+/// Beat frames between verdicts (93 ms), and candidates judged per beat frame.
 const JUDGE_EVERY: usize = 8;
+const PER_UPDATE: usize = 3;
 /// Most divisors of the best peak tried as pulses, and most candidates judged.
 const MAX_DIVISOR: usize = 8;
 const MAX_CANDIDATES: usize = 24;
@@ -53,8 +54,25 @@ pub struct PeriodTracker {
     lag: Option<f32>,
     /// Whether it was chosen by how the whole mix repeats (not the early stand-in).
     judged: bool,
-    /// Updates since the last judgement.
+    /// Updates since the last verdict.
     since: usize,
+    /// The verdict under way, if any.
+    trial: Option<Trial>,
+}
+
+/// A verdict spread over updates: the candidates proposed in one, [`PER_UPDATE`] of them
+/// judged in each of the next (all on the frames fixed when they were proposed), the
+/// choice made in the last, so that no single `process` call carries it all.
+#[derive(Clone, Copy, Debug)]
+struct Trial {
+    /// `(lag, error)`, the first `count`; `judged` of them have their error.
+    candidates: [(f32, f32); MAX_CANDIDATES],
+    count: usize,
+    judged: usize,
+    /// The beat frames every candidate is judged on.
+    frames: (usize, usize),
+    /// The period held when the trial began.
+    held: Option<f32>,
 }
 
 impl PeriodTracker {
@@ -63,9 +81,7 @@ impl PeriodTracker {
     }
 
     pub fn reset(&mut self) {
-        self.lag = None;
-        self.judged = false;
-        self.since = 0;
+        *self = Self::default();
     }
 
     /// Updates the period from `beat`'s spectrum and `repetition`'s errors, searching
@@ -77,14 +93,40 @@ impl PeriodTracker {
         min_lag: usize,
         max_lag: usize,
     ) {
-        // Judging the candidates is most of the tracker's cost, and a period needs no
-        // new verdict every 11.6 ms: the beat spectrum itself takes seconds to see a
-        // new one.
+        // A period needs no new verdict every 11.6 ms: the beat spectrum itself takes
+        // seconds to see a new one.
         self.since += 1;
+        if let Some(mut trial) = self.trial.take() {
+            for c in trial.judged..(trial.judged + PER_UPDATE).min(trial.count) {
+                let (from, to) = trial.frames;
+                trial.candidates[c].1 = repetition
+                    .error(trial.candidates[c].0, from, to)
+                    .unwrap_or(f32::NAN);
+            }
+            trial.judged = (trial.judged + PER_UPDATE).min(trial.count);
+            if trial.judged < trial.count {
+                self.trial = Some(trial);
+            } else {
+                self.decide(&trial);
+            }
+            return;
+        }
         if self.judged && self.since < JUDGE_EVERY {
             return;
         }
         self.since = 0;
+        self.propose(beat, repetition, min_lag, max_lag);
+    }
+
+    /// Starts a verdict: the candidates and the frames they are judged on; or, while
+    /// none can be judged yet, the highest peak stands in.
+    fn propose(
+        &mut self,
+        beat: &BeatSpectrum,
+        repetition: &Repetition,
+        min_lag: usize,
+        max_lag: usize,
+    ) {
         let spectrum = beat.spectrum();
         let last = max_lag.min(spectrum.len() - 2);
         let first = min_lag.max(2);
@@ -162,44 +204,58 @@ impl PeriodTracker {
                 count += 1;
             }
         }
-        // All candidates are judged on the same newest frames: on frames of their own, a
-        // stretch of dense lead would favour whichever lag's frames missed it.
-        let longest = candidates[..count].iter().map(|c| c.0).fold(0.0, f32::max);
-        let from = repetition.first_with(longest).max(start);
-        let mut judged = 0;
-        for i in 0..count {
-            if let Some(e) = repetition.error(candidates[i].0, from) {
-                candidates[judged] = (candidates[i].0, e);
-                judged += 1;
-            }
-        }
-        count = judged;
-        let candidates = &mut candidates[..count];
-        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let Some(least) = candidates.iter().map(|c| c.1).min_by(f32::total_cmp) else {
+        if count == 0 {
             // Too early to judge how the whole mix repeats: the beat spectrum's best
             // peak, until then (a lead silent for the first seconds costs more than a
             // period that is a part's).
             self.lag = Some(refine(spectrum, best.0, last));
             self.judged = false;
             return;
+        }
+        // All candidates are judged on the same newest frames: on frames of their own, a
+        // stretch of dense lead would favour whichever lag's frames missed it.
+        let longest = candidates[..count].iter().map(|c| c.0).fold(0.0, f32::max);
+        let from = repetition.first_with(longest).max(start);
+        self.trial = Some(Trial {
+            candidates,
+            count,
+            judged: 0,
+            frames: (from, newest),
+            held,
+        });
+    }
+
+    /// Ends a verdict: the shortest candidate that repeats about as well as the best of
+    /// them; the one held with more allowance, so that two near the tie do not take
+    /// turns.
+    fn decide(&mut self, trial: &Trial) {
+        let mut judged = [(0.0f32, 0.0f32); MAX_CANDIDATES];
+        let mut count = 0;
+        for &c in trial.candidates[..trial.count]
+            .iter()
+            .filter(|c| !c.1.is_nan())
+        {
+            judged[count] = c;
+            count += 1;
+        }
+        let candidates = &mut judged[..count];
+        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let Some(least) = candidates.iter().map(|c| c.1).min_by(f32::total_cmp) else {
+            return;
         };
-        // The shortest candidate that repeats about as well as the best of them; the
-        // one held with more allowance, so that two near the tie do not take turns.
         let near = |a: f32, b: f32| (a - b).abs() <= (DRIFT * b).max(1.5);
         let eligible = |c: &(f32, f32)| {
-            let allowance = match held {
+            let allowance = match trial.held {
                 Some(t) if near(c.0, t) => TIE + HOLD,
                 Some(_) => TIE - HOLD,
                 None => TIE,
             };
             c.1 <= (1.0 + allowance) * least + SLACK
         };
-        let Some(&(lag, _)) = candidates.iter().find(|c| eligible(c)) else {
-            return;
-        };
-        self.lag = Some(lag);
-        self.judged = true;
+        if let Some(&(lag, _)) = candidates.iter().find(|c| eligible(c)) {
+            self.lag = Some(lag);
+            self.judged = true;
+        }
     }
 }
 

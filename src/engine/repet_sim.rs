@@ -185,9 +185,16 @@ impl RepetSim {
             foreground[..self.rolling.bins].fill(0.0);
             return;
         }
-        for g in 0..self.rolling.history.groups() {
-            let history = &self.rolling.history;
-            let rows = self.chosen.iter().map(|&t| &history.frame(t)[g]);
+        // Each chosen frame's row looked up once (a ring position is a division), not
+        // once per group of bins.
+        let history = &self.rolling.history;
+        let mut frames: [&[Lanes]; MAX_NEIGHBOURS] = [&[]; MAX_NEIGHBOURS];
+        for (f, &t) in frames.iter_mut().zip(&self.chosen) {
+            *f = history.frame(t);
+        }
+        let frames = &frames[..self.chosen.len()];
+        for g in 0..history.groups() {
+            let rows = frames.iter().map(|f| &f[g]);
             self.model[g] = lower_median(rows, &mut self.window);
         }
         self.rolling

@@ -149,12 +149,12 @@ impl Repetition {
         oldest + lag.floor() as usize + 1
     }
 
-    /// The share of beat frames `first ..= newest` that the audio `lag` beat frames
+    /// The share of beat frames `first ..= last` that the audio `lag` beat frames
     /// (fractional) earlier does not explain, in `[0, 1]`: 0 where it all repeats.
     /// `None` where nothing is held that far back, or all is silent.
-    pub fn error(&self, lag: f32, first: usize) -> Option<f32> {
+    pub fn error(&self, lag: f32, first: usize, last: usize) -> Option<f32> {
         let newest = self.newest()?;
-        if lag < 1.0 || first < self.first_with(lag) || first > newest {
+        if lag < 1.0 || first < self.first_with(lag) || first > last || last > newest {
             return None;
         }
         let bands = self.bands;
@@ -169,7 +169,7 @@ impl Repetition {
         // (interpolating favours the multiples that fall nearer whole frames).
         let back = lag.floor() as usize;
         let (mut differ, mut total) = (0.0f64, 0.0f64);
-        for t in first..=newest {
+        for t in first..=last {
             let (now, a, b) = (frame(t), frame(t - back), frame(t - back - 1));
             let (mut d, mut s) = (0.0f32, 0.0f32);
             for band in 0..bands {
@@ -226,7 +226,7 @@ mod tests {
         for t in 0..300 {
             meter.push(&layered(t, &levels, &notes));
         }
-        let at = |lag: f32| meter.error(lag, 200).unwrap();
+        let at = |lag: f32| meter.error(lag, 200, 299).unwrap();
         assert!(
             at(40.0) < 1e-6 && at(80.0) < 1e-6,
             "{} {}",
@@ -241,11 +241,11 @@ mod tests {
     #[test]
     fn nothing_to_compare_is_none_not_zero() {
         let mut meter = meter();
-        assert_eq!(meter.error(10.0, 0), None);
+        assert_eq!(meter.error(10.0, 0, 0), None);
         for _ in 0..12 {
             meter.push(&[0.0; 513]);
         }
-        assert_eq!(meter.error(5.0, 6), None, "silence");
-        assert_eq!(meter.error(30.0, 6), None, "no partner yet");
+        assert_eq!(meter.error(5.0, 6, 11), None, "silence");
+        assert_eq!(meter.error(30.0, 6, 11), None, "no partner yet");
     }
 }
