@@ -97,8 +97,8 @@ impl PeriodTracker {
         // seconds to see a new one.
         self.since += 1;
         if let Some(mut trial) = self.trial.take() {
+            let (from, to) = trial.frames;
             for c in trial.judged..(trial.judged + PER_UPDATE).min(trial.count) {
-                let (from, to) = trial.frames;
                 trial.candidates[c].1 = repetition
                     .error(trial.candidates[c].0, from, to)
                     .unwrap_or(f32::NAN);
@@ -107,7 +107,7 @@ impl PeriodTracker {
             if trial.judged < trial.count {
                 self.trial = Some(trial);
             } else {
-                self.decide(&trial);
+                self.decide(trial);
             }
             return;
         }
@@ -193,9 +193,8 @@ impl PeriodTracker {
         // The period held follows its comb (tempo drift, a finer estimate as more
         // multiples are heard) but is not re-anchored to a peak: a lead can make a
         // neighbouring bump the higher.
-        let followed = held
-            .and_then(|t| peak_near(spectrum, t, last).map(|_| refine(spectrum, t, last)))
-            .filter(|&t| (t - self.lag.unwrap_or(t)).abs() <= 1.5);
+        let followed =
+            held.and_then(|t| peak_near(spectrum, t, last).map(|_| refine(spectrum, t, last)));
         for lag in followed.into_iter().chain(anchored) {
             let known = candidates[..count].iter().any(|c| (c.0 - lag).abs() < 1.0);
             let heard_enough = repetition.first_with(lag).max(start) + window / 2 <= newest + 1;
@@ -228,17 +227,10 @@ impl PeriodTracker {
     /// Ends a verdict: the shortest candidate that repeats about as well as the best of
     /// them; the one held with more allowance, so that two near the tie do not take
     /// turns.
-    fn decide(&mut self, trial: &Trial) {
-        let mut judged = [(0.0f32, 0.0f32); MAX_CANDIDATES];
-        let mut count = 0;
-        for &c in trial.candidates[..trial.count]
-            .iter()
-            .filter(|c| !c.1.is_nan())
-        {
-            judged[count] = c;
-            count += 1;
-        }
-        let candidates = &mut judged[..count];
+    fn decide(&mut self, mut trial: Trial) {
+        // A candidate that could not be judged has a NaN error: never eligible, and last
+        // in `total_cmp`'s order.
+        let candidates = &mut trial.candidates[..trial.count];
         candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         let Some(least) = candidates.iter().map(|c| c.1).min_by(f32::total_cmp) else {
             return;

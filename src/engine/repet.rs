@@ -114,9 +114,7 @@ impl Repet {
 
     /// The beat spectrum, one value per beat frame of lag, and the length of a beat frame in seconds.
     pub fn beat_spectrum(&self) -> (&[f32], f32) {
-        let beat_seconds =
-            (self.beat.decimation() * self.rolling.hop) as f64 / self.rolling.sample_rate as f64;
-        (self.beat.spectrum(), beat_seconds as f32)
+        (self.beat.spectrum(), self.beat.beat_seconds() as f32)
     }
 
     /// The period for the next mask, in hops, from the chosen source.
@@ -140,8 +138,7 @@ impl Repet {
     }
 
     fn track(&mut self) {
-        let beat_seconds =
-            (self.beat.decimation() * self.rolling.hop) as f64 / self.rolling.sample_rate as f64;
+        let beat_seconds = self.beat.beat_seconds();
         let s = &self.rolling.settings;
         let longest = (s.max_period_s as f64).min(s.buffer_s as f64 / 3.0);
         let min_lag = (s.min_period_s as f64 / beat_seconds).ceil() as usize;

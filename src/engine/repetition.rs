@@ -24,7 +24,7 @@ use super::history::{analysis_decimation, silence_magnitude};
 
 /// Beat frames (about 11.6 ms each) summed into one compared frame: 93 ms, so that a
 /// lag a fraction of a frame off compares almost as well as the exact one.
-pub const SMOOTHING: usize = 8;
+const SMOOTHING: usize = 8;
 /// Lowest band edge, and bands per octave above it.
 const LOWEST_HZ: f32 = 30.0;
 const BANDS_PER_OCTAVE: f32 = 4.0;
@@ -90,11 +90,6 @@ impl Repetition {
         };
         super::buffers::prefault(&mut repetition.frames);
         repetition
-    }
-
-    /// Beat frames held: lags and windows together reach this far back.
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// Takes one magnitude frame (every hop); a beat frame completes every
