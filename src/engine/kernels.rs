@@ -18,6 +18,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum::<f32>() + rest
 }
 
+/// Dot product of `i16` vectors in `i32`, in the shape the compiler turns into `pmaddwd`
+/// (eight products and four sums per instruction). The caller keeps the sum within an
+/// `i32`; it wraps otherwise.
+#[inline]
+pub fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
+    const WIDE: usize = 16;
+    let mut sums = [0i32; WIDE];
+    let (a_chunks, b_chunks) = (a.chunks_exact(WIDE), b.chunks_exact(WIDE));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for l in 0..WIDE {
+            sums[l] = sums[l].wrapping_add(x[l] as i32 * y[l] as i32);
+        }
+    }
+    let rest = a_rest
+        .iter()
+        .zip(b_rest)
+        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32));
+    sums.iter().fold(rest, |s, &x| s.wrapping_add(x))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,6 +50,12 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i % 3) as f32).collect();
             let expected: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert_eq!(dot(&a, &b), expected, "{n}");
+            let (a, b): (Vec<i16>, Vec<i16>) = (
+                (0..n).map(|i| 2890 - i as i16).collect(),
+                (0..n).map(|i| (i % 3) as i16 * 1000).collect(),
+            );
+            let expected: i32 = a.iter().zip(&b).map(|(&x, &y)| x as i32 * y as i32).sum();
+            assert_eq!(dot_i16(&a, &b), expected, "{n}");
         }
     }
 }

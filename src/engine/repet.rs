@@ -22,7 +22,7 @@
 //! clicks, nothing is dropped, the stems still sum to the input.
 
 use super::beat_spectrum::BeatSpectrum;
-use super::median::{LANES, Lanes, lower_median};
+use super::median::{LANES, Lanes, lower_median_rows, median_scratch};
 use super::period::PeriodTracker;
 use super::repetition::Repetition;
 use super::rolling::lookahead_for;
@@ -79,7 +79,7 @@ impl Repet {
             period: None,
             periods: vec![f64::NAN; rolling.lookahead + 1],
             rows: vec![[0.0; LANES]; MAX_REPETITIONS * groups],
-            window: vec![[0.0; LANES]; MAX_REPETITIONS],
+            window: vec![[0.0; LANES]; median_scratch(MAX_REPETITIONS)],
             model: vec![[0.0; LANES]; groups],
             rolling,
         };
@@ -242,10 +242,15 @@ impl Repet {
                 c += 1.0;
             }
         }
-        for g in 0..groups {
-            let rows = (0..count).map(|c| &self.rows[c * groups + g]);
-            self.model[g] = lower_median(rows, &mut self.window);
+        let mut rows: [&[Lanes]; MAX_REPETITIONS] = [&[]; MAX_REPETITIONS];
+        for (r, row) in rows
+            .iter_mut()
+            .zip(self.rows.chunks_exact(groups))
+            .take(count)
+        {
+            *r = row;
         }
+        lower_median_rows(&rows[..count], &mut self.window, &mut self.model);
         self.rolling
             .mask(masked, self.model.as_flattened(), foreground);
     }

@@ -17,8 +17,8 @@
 //! ([`super::history::analysis_pool`]); the model is made of the full frames.
 
 use super::history::{FrameHistory, analysis_decimation};
-use super::kernels::dot;
-use super::median::{LANES, Lanes, lower_median};
+use super::kernels::dot_i16;
+use super::median::{LANES, Lanes, lower_median_rows, median_scratch};
 use super::rolling::Rolling;
 use super::rolling::lookahead_for;
 use super::separator::{Entry, Masks, Separator, Stems};
@@ -68,7 +68,7 @@ impl RepetSim {
             similarity: vec![0.0; capacity],
             candidates,
             chosen,
-            window: vec![[0.0; LANES]; MAX_NEIGHBOURS],
+            window: vec![[0.0; LANES]; median_scratch(MAX_NEIGHBOURS)],
             model: vec![[0.0; LANES]; groups],
         }
     }
@@ -149,7 +149,7 @@ fn similarity(history: &FrameHistory, masked: usize, t: usize, spacing: usize) -
     if masked.abs_diff(t) < spacing || n <= 0.0 {
         -1.0
     } else {
-        dot(history.coarse(masked), history.coarse(t)) / n
+        dot_i16(history.coarse(masked), history.coarse(t)) as f32 / n
     }
 }
 
@@ -192,11 +192,11 @@ impl RepetSim {
         for (f, &t) in frames.iter_mut().zip(&self.chosen) {
             *f = history.frame(t);
         }
-        let frames = &frames[..self.chosen.len()];
-        for g in 0..history.groups() {
-            let rows = frames.iter().map(|f| &f[g]);
-            self.model[g] = lower_median(rows, &mut self.window);
-        }
+        lower_median_rows(
+            &frames[..self.chosen.len()],
+            &mut self.window,
+            &mut self.model,
+        );
         self.rolling
             .mask(masked, self.model.as_flattened(), foreground);
     }

@@ -338,47 +338,59 @@ impl Ft2d {
         }
         padded.copy_within(patch..patch + reach, 0);
         padded.copy_within(reach..2 * reach, reach + patch);
-        let width = (2 * reach + 1) as f32;
-        let (mut sum, mut sum_sq) = padded[..2 * reach + 1]
-            .iter()
-            .fold((0.0f32, 0.0f32), |(s, q), &m| (s + m, q + m * m));
-        let scores = &mut self.scores;
-        for p in 0..patch {
-            let window = &padded[p..p + 2 * reach + 1];
-            let centre = window[reach];
-            // Most positions lose to a next-door neighbour: look there first.
-            let is_max = window[reach - 1] <= centre
-                && window[reach + 1] <= centre
-                && window.iter().all(|&m| m <= centre);
-            // The window's spread only where it is read: a root per position was most
-            // of this loop's cost.
-            scores[p] = if is_max {
+        let span = 2 * reach + 1;
+        let width = span as f32;
+        let scores = &mut self.scores[..patch];
+        scores.fill(0.0);
+        // Most positions lose to a next-door neighbour. That test, taken position by
+        // position, was a branch the CPU guessed wrong half the time: it is made for 64
+        // positions at once into a bit set, without branches, and only the positions
+        // that pass are looked at further.
+        for start in (0..patch).step_by(64) {
+            let n = (patch - start).min(64);
+            let mut candidates = 0u64;
+            for (k, w) in padded[start..start + n + 2 * reach]
+                .windows(span)
+                .enumerate()
+            {
+                let centre = w[reach];
+                let peak = (w[reach - 1] <= centre) & (w[reach + 1] <= centre);
+                candidates |= (peak as u64) << k;
+            }
+            while candidates != 0 {
+                let p = start + candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                let window = &padded[p..p + span];
+                let centre = window[reach];
+                if !window.iter().all(|&m| m <= centre) {
+                    continue;
+                }
+                // The window's mean and spread only where they are read: a running sum
+                // updated at every position was a chain of dependent additions.
+                let (sum, sum_sq) = window
+                    .iter()
+                    .fold((0.0f32, 0.0f32), |(s, q), &m| (s + m, q + m * m));
                 let mean = sum / width;
                 let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
                 if std > 1e-6 * centre {
-                    (centre - mean) / std
-                } else {
-                    0.0
+                    scores[p] = (centre - mean) / std;
                 }
-            } else {
-                0.0
-            };
-            if p + 1 < patch {
-                let (leaving, entering) = (padded[p], padded[p + 2 * reach + 1]);
-                sum += entering - leaving;
-                sum_sq += entering * entering - leaving * leaving;
             }
         }
         let weights = &mut self.weights[r * patch..(r + 1) * patch];
-        // Up- and down-sweeping patterns at one rate count alike.
-        for p in 0..patch {
-            let mirror = (patch - p) % patch;
-            let (a, b) = (scores[p], scores[mirror]);
-            weights[p] = if a > b { a } else { b };
-            if weights[p] > self.strongest {
-                self.strongest = weights[p];
-            }
+        // Up- and down-sweeping patterns at one rate count alike: rate `p` and its
+        // mirror `patch − p` (rate 0 is its own).
+        weights[0] = scores[0];
+        for ((w, &a), &b) in weights[1..]
+            .iter_mut()
+            .zip(&scores[1..])
+            .zip(scores[1..].iter().rev())
+        {
+            *w = if a > b { a } else { b };
         }
+        self.strongest = weights
+            .iter()
+            .fold(self.strongest, |s, &w| if w > s { w } else { s });
     }
 
     /// Finds the audible stretch of the patch ending at `snapshot` and how to fill
