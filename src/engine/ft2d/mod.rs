@@ -34,6 +34,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
+mod peaks;
 mod repeats;
 
 use crate::engine::geometry::{frames_of, high_pass_bins};
@@ -360,37 +361,8 @@ impl Ft2d {
         }
         padded.copy_within(patch..patch + reach, 0);
         padded.copy_within(reach..2 * reach, reach + patch);
-        let span = 2 * reach + 1;
-        let width = span as f32;
         let scores = &mut self.scores[..patch];
-        scores.fill(0.0);
-        // Most positions lose to a next-door neighbour. That test, taken position by
-        // position, was a branch the CPU guessed wrong half the time: it is made for 64
-        // positions at once into a bit set, without branches, and only the positions
-        // that pass are looked at further.
-        for start in (0..patch).step_by(64) {
-            let n = (patch - start).min(64);
-            let mut candidates = next_door_peaks(&padded[start + reach - 1..start + reach + n + 1]);
-            while candidates != 0 {
-                let p = start + candidates.trailing_zeros() as usize;
-                candidates &= candidates - 1;
-                let window = &padded[p..p + span];
-                let centre = window[reach];
-                if !window.iter().all(|&m| m <= centre) {
-                    continue;
-                }
-                // The window's mean and spread only where they are read: a running sum
-                // updated at every position was a chain of dependent additions.
-                let (sum, sum_sq) = window
-                    .iter()
-                    .fold((0.0f32, 0.0f32), |(s, q), &m| (s + m, q + m * m));
-                let mean = sum / width;
-                let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
-                if std > 1e-6 * centre {
-                    scores[p] = (centre - mean) / std;
-                }
-            }
-        }
+        peaks::scores(padded, reach, scores);
         let weights = &mut self.weights[r * patch..(r + 1) * patch];
         // Up- and down-sweeping patterns at one rate count alike: rate `p` and its
         // mirror `patch − p` (rate 0 is its own).
@@ -557,39 +529,6 @@ impl Ft2d {
     }
 }
 
-/// Bit `k` set where `values[k + 1]` is at least both its neighbours, for the first
-/// `values.len() − 2 ≤ 64` positions.
-#[inline]
-fn next_door_peaks(values: &[f32]) -> u64 {
-    let n = values.len() - 2;
-    debug_assert!(n <= 64);
-    let mut bits = 0u64;
-    let mut k = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE is part of x86-64; every load reads values[k..k + 6] with
-        // k + 4 ≤ n, within the slice.
-        unsafe {
-            let p = values.as_ptr();
-            while k + 4 <= n {
-                let (left, centre, right) = (
-                    _mm_loadu_ps(p.add(k)),
-                    _mm_loadu_ps(p.add(k + 1)),
-                    _mm_loadu_ps(p.add(k + 2)),
-                );
-                let peak = _mm_and_ps(_mm_cmple_ps(left, centre), _mm_cmple_ps(right, centre));
-                bits |= (_mm_movemask_ps(peak) as u64) << k;
-                k += 4;
-            }
-        }
-    }
-    for (k, w) in values.windows(3).enumerate().skip(k) {
-        bits |= (((w[0] <= w[1]) & (w[2] <= w[1])) as u64) << k;
-    }
-    bits
-}
-
 /// Where the patch being worked on holds signal, and how `Ft2d::analyse_row` fills
 /// the rest (see `Ft2d::plan_fill`). Positions in the patch.
 #[derive(Clone, Copy, Debug)]
@@ -625,21 +564,6 @@ mod tests {
             assert_eq!(next, 2 * rows);
             let even = ((ANALYSIS_COST + 1) * rows).div_ceil(every);
             assert!(most <= even + ANALYSIS_COST, "{most} against {even}");
-        }
-    }
-
-    #[test]
-    fn next_door_peaks_match_a_plain_comparison() {
-        let mut random = crate::rng::XorShift::new(5);
-        for n in [1, 3, 4, 5, 63, 64] {
-            let values: Vec<f32> = (0..n + 2)
-                .map(|_| (random.uniform() * 4.0).floor())
-                .collect();
-            let expected = (0..n).fold(0u64, |bits, k| {
-                let peak = values[k] <= values[k + 1] && values[k + 2] <= values[k + 1];
-                bits | (u64::from(peak) << k)
-            });
-            assert_eq!(next_door_peaks(&values), expected, "{n}: {values:?}");
         }
     }
 
