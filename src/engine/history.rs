@@ -51,6 +51,7 @@ pub struct FrameHistory {
     /// (see [`Self::coarse`]), and its norm.
     pool: usize,
     bands: usize,
+    /// Scratch: the newest frame's bands before they are quantised.
     pooled: Vec<f32>,
     coarse: Vec<i16>,
     norms: Vec<f32>,

@@ -154,9 +154,9 @@ pub fn median_scratch(max_rows: usize) -> usize {
 /// does not repeat only adds energy.
 ///
 /// The rows are frames scattered over a buffer of megabytes. Read a group at a time
-/// across twenty rows, each group is a cache miss the prefetcher cannot foresee (a third
-/// of REPET-SIM's time went there); so [`MEDIAN_BLOCK`] groups are done together, each
-/// row read through once for them.
+/// across twenty rows, each group is a cache miss the prefetcher cannot foresee (the
+/// median was two fifths of REPET-SIM's time, a fifth of that waiting on those loads);
+/// so [`MEDIAN_BLOCK`] groups are done together, each row read through once for them.
 pub fn lower_median_rows(rows: &[&[Lanes]], window: &mut [Lanes], out: &mut [Lanes]) {
     let rank = (rows.len().max(1) - 1) / 2;
     let depth = rank + 1;
