@@ -21,12 +21,7 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
         for path in plugin_paths() {
             let (_entry, mut host) = load(&path);
             let names: Vec<&str> = host.output_ports.iter().map(|p| p.0.as_str()).collect();
-            // "Mix" once nice-plug names the main output from `main_output` (see plugin/mod.rs).
-            assert!(
-                matches!(names[0], "Output" | "Mix"),
-                "main output named {:?}",
-                names[0]
-            );
+            assert_eq!(names[0], "Mix", "main output");
             assert_eq!(
                 &names[1..],
                 [
@@ -71,6 +66,22 @@ fn hosted_plugin_reports_ports_params_latency_and_nulls() {
             // Defaults: 2048-sample window + 15 hops of 512 lookahead (360 ms harmonic median).
             let latency = host.latency() as usize;
             assert_eq!(latency, 2048 + 15 * 512, "{}", path.display());
+            // Once active, the ports are named for what the playing algorithm puts on them.
+            assert_eq!(
+                host.aux_output_names(),
+                ["Percussive", "Harmonic", "Residual", "Unused"],
+                "{}",
+                path.display()
+            );
+            assert!(
+                host.name_rescans() >= 1,
+                "the host was not told the new names"
+            );
+            assert!(
+                out[4].iter().flatten().all(|&x| x == 0.0),
+                "{}: the port named Unused is not silent",
+                path.display()
+            );
             for c in 0..2 {
                 let delayed = delayed_by(&input[c], latency);
                 assert!(
@@ -286,6 +297,12 @@ fn stems_mode_carries_four_stems_on_the_aux_ports_and_matches_the_command_line()
                 latency,
                 2048,
                 "{}: Stems is causal by default",
+                path.display()
+            );
+            assert_eq!(
+                host.aux_output_names(),
+                ["Drums", "Bass", "Other", "Lead"],
+                "{}: the ports are not named for the four stems",
                 path.display()
             );
             for c in 0..2 {

@@ -147,6 +147,11 @@ fn settings_that_need_a_new_engine_are_heard_without_reactivation() {
                         }
                     }
                     assert_eq!(host.latency(), expected_latency, "{what}: latency not reported");
+                    assert_eq!(
+                        host.aux_output_names(),
+                        reference.aux_output_names(),
+                        "{what}: the ports are not renamed for the new algorithm"
+                    );
                     let around = (CHANGE_AT * SR) as usize..heard;
                     let r = roughness(&got[0][0][around]);
                     assert!(r < 0.05, "{}: {what}: the switch clicks ({r})", path.display());

@@ -1,8 +1,10 @@
 //! The CLAP and VST3 plugin: nice-plug glue over [`crate::engine`].
 //!
 //! Main output: the stems remixed by Balance and the stem levels. Auxiliary
-//! outputs, in this order: Foreground, Background, Residual — the raw stems, as
-//! `unweave separate` writes them, whatever the balance.
+//! outputs: the raw stems in the algorithm's order, as `unweave separate` writes them,
+//! whatever the balance; each port is named for the stem it carries while that
+//! algorithm plays (HPSS: Percussive, Harmonic, Residual; Stems: Drums, Bass, Other,
+//! Lead), and a port the algorithm does not use is "Unused" and silent.
 //!
 //! Latency is `fft_size + lookahead · hop`, reported in `activate`. A setting that
 //! needs a new engine (and may change the latency) is heard within a second while
@@ -100,14 +102,42 @@ const fn stereo() -> Option<NonZeroU32> {
 
 const STEREO_AUX: [NonZeroU32; MAX_STEMS] = [new_nonzero_u32(2); MAX_STEMS];
 const MONO_AUX: [NonZeroU32; MAX_STEMS] = [new_nonzero_u32(1); MAX_STEMS];
-/// Names of the auxiliary outputs, in port order: what each carries with the two- and
-/// three-stem algorithms, then with Stems (nice-plug names ports once, for every mode).
+/// Names of the auxiliary outputs, in port order, before the plugin is activated: what
+/// each carries with the two- and three-stem algorithms, then with Stems. Once active,
+/// the ports are named for the playing algorithm ([`port_names`]).
 pub const AUX_OUTPUT_NAMES: [&str; MAX_STEMS] = [
     "Foreground / Drums",
     "Background / Bass",
     "Residual / Other",
     "Lead (Stems)",
 ];
+
+/// What a port carries when the algorithm has fewer stems than there are ports.
+pub const UNUSED_PORT: &str = "Unused";
+
+/// The auxiliary outputs' names while `algorithm` plays: the labels of the stems it can
+/// produce ([`Algorithm::most_stems`]), in port order, then [`UNUSED_PORT`]. Made once
+/// (the host keeps the names as `'static`); the first call is in `activate`, so
+/// `process` only reads them.
+pub fn port_names(algorithm: Algorithm) -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<[&'static str; MAX_STEMS]>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Algorithm::ALL
+            .iter()
+            .map(|&a| {
+                std::array::from_fn(|i| match a.stems().labels.get(i) {
+                    Some(label) if i < a.most_stems() => label,
+                    _ => UNUSED_PORT,
+                })
+            })
+            .collect()
+    });
+    let index = Algorithm::ALL
+        .iter()
+        .position(|&a| a == algorithm)
+        .unwrap_or(0);
+    &names[index]
+}
 
 /// The host's tempo in quarter notes per minute and its bar in quarter notes
 /// (6/8 is three), when it sends both.
@@ -156,8 +186,6 @@ impl Plugin for Unweave {
             aux_output_ports: &STEREO_AUX,
             names: PortNames {
                 layout: Some("Stereo"),
-                // nice-plug 0.4 names the main output after `main_input` (a known bug):
-                // left unnamed, the ports read "Input" and "Output" instead of both "Input".
                 main_input: None,
                 main_output: Some("Mix"),
                 aux_inputs: &[],
@@ -235,6 +263,7 @@ impl Plugin for Unweave {
             }
         };
         context.set_latency_samples(engine.latency() as u32);
+        context.set_aux_output_names(port_names(settings.algorithm));
         self.publisher.activate(&engine, config.sample_rate);
         // First forget any build in flight, so that one finishing now cannot replace the
         // capture ring Learn is given here.
@@ -334,6 +363,10 @@ impl Plugin for Unweave {
             self.publisher.activate(engine, self.sample_rate);
             let old_capture = self.learner.retune(engine, self.sample_rate, capture);
             context.set_latency_samples(engine.latency() as u32);
+            let (was, now) = (old.settings().algorithm, engine.settings().algorithm);
+            if was != now {
+                context.set_aux_output_names(port_names(now));
+            }
             context.execute_background(Task::Retire(Retired {
                 engine: Some(old),
                 capture: old_capture,

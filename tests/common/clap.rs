@@ -2,11 +2,14 @@
 //! would, activates it, renders blocks of varying size with parameter events, and
 //! saves and loads its state.
 
+use std::cell::Cell;
 use std::ffi::CStr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clack_extensions::audio_ports::{AudioPortInfoBuffer, PluginAudioPorts};
+use clack_extensions::audio_ports::{
+    AudioPortInfoBuffer, AudioPortRescanFlags, HostAudioPorts, HostAudioPortsImpl, PluginAudioPorts,
+};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_host::events::event_types::ParamValueEvent;
@@ -26,11 +29,35 @@ impl SharedHandler<'_> for HostShared {
     fn request_callback(&self) {}
 }
 
+/// The host's main thread: it keeps count of the plugin's requests to re-read its port
+/// names, as a DAW re-reads them to relabel its routing.
+#[derive(Default)]
+pub struct HostMain {
+    pub name_rescans: Cell<u32>,
+}
+
+impl MainThreadHandler<'_> for HostMain {}
+
+impl HostAudioPortsImpl for HostMain {
+    fn is_rescan_flag_supported(&self, flag: AudioPortRescanFlags) -> bool {
+        // Only what a host allows while the plugin is active.
+        flag == AudioPortRescanFlags::NAMES
+    }
+    fn rescan(&self, flags: AudioPortRescanFlags) {
+        assert_eq!(flags, AudioPortRescanFlags::NAMES, "only names may change");
+        self.name_rescans.set(self.name_rescans.get() + 1);
+    }
+}
+
 pub struct TestHost;
 impl HostHandlers for TestHost {
     type Shared<'a> = HostShared;
-    type MainThread<'a> = ();
+    type MainThread<'a> = HostMain;
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostAudioPorts>();
+    }
 }
 
 /// The plugin builds to host: the release bundle if given, and this run's own library.
@@ -98,7 +125,7 @@ pub fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
         |_| HostShared {
             restart: AtomicBool::new(false),
         },
-        |_| (),
+        |_| HostMain::default(),
         &entry,
         ID,
         &info,
@@ -121,18 +148,7 @@ pub fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
             p.default_value,
         ));
     }
-    let ports_ext = handle
-        .get_extension::<PluginAudioPorts>()
-        .expect("audio-ports extension");
-    let mut output_ports = Vec::new();
-    let mut pbuf = AudioPortInfoBuffer::new();
-    for i in 0..ports_ext.count(&handle, false) {
-        let p = ports_ext.get(&handle, i, false, &mut pbuf).unwrap();
-        output_ports.push((
-            String::from_utf8_lossy(p.name).into_owned(),
-            p.channel_count,
-        ));
-    }
+    let output_ports = output_ports(&mut instance);
     (
         entry,
         Hosted {
@@ -147,7 +163,41 @@ pub fn load(path: &PathBuf) -> (PluginEntry, Hosted) {
     )
 }
 
+/// The output ports' names and channel counts, as the plugin reports them now.
+pub fn output_ports(instance: &mut PluginInstance<TestHost>) -> Vec<(String, u32)> {
+    let handle = instance.plugin_handle();
+    let ports_ext = handle
+        .get_extension::<PluginAudioPorts>()
+        .expect("audio-ports extension");
+    let mut pbuf = AudioPortInfoBuffer::new();
+    (0..ports_ext.count(&handle, false))
+        .map(|i| {
+            let p = ports_ext.get(&handle, i, false, &mut pbuf).unwrap();
+            (
+                String::from_utf8_lossy(p.name).into_owned(),
+                p.channel_count,
+            )
+        })
+        .collect()
+}
+
 impl Hosted {
+    /// The auxiliary outputs' names as the host reads them now, after running the
+    /// plugin's main-thread callback (where a plugin tells the host what changed).
+    pub fn aux_output_names(&mut self) -> Vec<String> {
+        self.instance.call_on_main_thread_callback();
+        output_ports(&mut self.instance)
+            .into_iter()
+            .skip(1)
+            .map(|p| p.0)
+            .collect()
+    }
+
+    /// How often the plugin asked the host to re-read its port names.
+    pub fn name_rescans(&self) -> u32 {
+        self.instance.access_handler(|h| h.name_rescans.get())
+    }
+
     pub fn param(&self, name: &str) -> ClapId {
         self.params
             .iter()

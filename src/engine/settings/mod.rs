@@ -32,6 +32,16 @@ impl Algorithm {
         Algorithm::Stems,
     ];
 
+    /// The most stems any setting of this algorithm produces: 4 for Stems, 3 for HPSS
+    /// (its residual, with a separation factor above 1), 2 for the others.
+    pub fn most_stems(self) -> usize {
+        match self {
+            Algorithm::Stems => 4,
+            Algorithm::Hpss => 3,
+            _ => 2,
+        }
+    }
+
     /// Whether this is one of the rolling-buffer separators (REPET, REPET-SIM).
     pub fn is_repet(self) -> bool {
         matches!(self, Algorithm::Repet | Algorithm::RepetSim)

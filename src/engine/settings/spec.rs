@@ -261,9 +261,8 @@ impl Settings {
     /// Number of stems the engine produces: 2, 3 with HPSS's residual, 4 for Stems.
     pub fn stem_count(&self) -> usize {
         match self.algorithm {
-            Algorithm::Stems => 4,
-            Algorithm::Hpss if self.hpss.has_residual() => 3,
-            _ => 2,
+            Algorithm::Hpss if !self.hpss.has_residual() => 2,
+            algorithm => algorithm.most_stems(),
         }
     }
 }

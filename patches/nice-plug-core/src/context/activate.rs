@@ -33,4 +33,17 @@ pub trait ActivateContext<P: Plugin> {
     /// allows the host to better optimize polyphonic modulation, or to switch to strictly monophonic
     /// modulation when dropping the capacity down to 1.
     fn set_current_voice_capacity(&self, capacity: u32);
+
+    /// UNWEAVE: name the auxiliary output ports after what they carry now, for a plugin whose
+    /// ports carry different signals in different modes (a separator whose stems depend on
+    /// the algorithm). `names[i]` names auxiliary output `i`; ports past the end of `names`
+    /// keep the layout's name. The host is told on the main thread (CLAP: `audio_ports.rescan`
+    /// with `CLAP_AUDIO_PORTS_RESCAN_NAMES`, allowed while active; VST3: `restartComponent`
+    /// with `kIoTitlesChanged`). Realtime-safe: it posts a task, like
+    /// [`set_latency_samples()`][Self::set_latency_samples()]. Call it when the names change,
+    /// not every block. Wrappers that cannot rename their ports (the standalone's JACK ports
+    /// are named once) ignore it.
+    fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        let _ = names;
+    }
 }

@@ -102,6 +102,10 @@ impl<P: ClapPlugin> ActivateContext<P> for WrapperActivateContext<'_, P> {
     fn set_current_voice_capacity(&self, capacity: u32) {
         self.wrapper.set_current_voice_capacity(capacity)
     }
+
+    fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        self.wrapper.set_aux_output_names(names)
+    }
 }
 
 impl<P: ClapPlugin> ProcessContext<P> for WrapperProcessContext<'_, P> {
@@ -513,6 +517,10 @@ impl<P: ClapPlugin> ProcessContext<P> for WrapperProcessContext<'_, P> {
 
     fn set_current_voice_capacity(&self, capacity: u32) {
         self.wrapper.set_current_voice_capacity(capacity)
+    }
+
+    fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        self.wrapper.set_aux_output_names(names)
     }
 
     fn request_restart(&self) {

@@ -14,8 +14,9 @@ use clap_sys::events::{
     clap_event_param_value, clap_event_transport, clap_input_events, clap_output_events,
 };
 use clap_sys::ext::audio_ports::{
-    CLAP_AUDIO_PORT_IS_MAIN, CLAP_EXT_AUDIO_PORTS, CLAP_PORT_MONO, CLAP_PORT_STEREO,
-    clap_audio_port_info, clap_plugin_audio_ports,
+    CLAP_AUDIO_PORT_IS_MAIN, CLAP_AUDIO_PORTS_RESCAN_NAMES, CLAP_EXT_AUDIO_PORTS,
+    CLAP_PORT_MONO, CLAP_PORT_STEREO, clap_audio_port_info, clap_host_audio_ports,
+    clap_plugin_audio_ports,
 };
 use clap_sys::ext::audio_ports_config::{
     CLAP_EXT_AUDIO_PORTS_CONFIG, clap_audio_ports_config, clap_plugin_audio_ports_config,
@@ -209,6 +210,12 @@ pub struct Wrapper<P: ClapPlugin> {
     clap_plugin_latency: clap_plugin_latency,
     host_latency: AtomicRefCell<Option<ClapPtr<clap_host_latency>>>,
 
+    // UNWEAVE: the host's audio-ports extension, to tell it that the port names changed.
+    host_audio_ports: AtomicRefCell<Option<ClapPtr<clap_host_audio_ports>>>,
+    /// UNWEAVE: the auxiliary output names the plugin set last (`set_aux_output_names()`),
+    /// read only on the main thread; `None` until it sets any: the layout's names.
+    aux_output_names: AtomicRefCell<Option<&'static [&'static str]>>,
+
     clap_plugin_note_ports: clap_plugin_note_ports,
 
     clap_plugin_params: clap_plugin_params,
@@ -311,6 +318,8 @@ pub enum Task<P: Plugin> {
     StateChanged,
     /// Inform the host that the latency has changed.
     LatencyChanged,
+    /// UNWEAVE: the plugin renamed its auxiliary outputs; tell the host.
+    AuxOutputNamesChanged(&'static [&'static str]),
     /// Inform the host that the voice info has changed.
     VoiceInfoChanged,
     /// Tell the host that it should rescan the current parameter values.
@@ -460,6 +469,26 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
                     crate::nice_warn!("Host does not support the latency extension");
                 }
             },
+            Task::AuxOutputNamesChanged(names) => {
+                crate::nice_debug_assert!(is_gui_thread);
+                let old = self.aux_output_names.borrow_mut().replace(names);
+                // Borrowed no longer: the host reads the names back from inside `rescan()`.
+                if old != Some(names)
+                    && let Some(host_audio_ports) = &*self.host_audio_ports.borrow()
+                {
+                    let supported = unsafe_clap_call! {
+                        host_audio_ports=>is_rescan_flag_supported(
+                            &*self.host_callback,
+                            CLAP_AUDIO_PORTS_RESCAN_NAMES
+                        )
+                    };
+                    if supported {
+                        unsafe_clap_call! {
+                            host_audio_ports=>rescan(&*self.host_callback, CLAP_AUDIO_PORTS_RESCAN_NAMES)
+                        };
+                    }
+                }
+            }
             Task::VoiceInfoChanged => match &*self.host_voice_info.borrow() {
                 Some(host_voice_info) => {
                     crate::nice_debug_assert!(is_gui_thread);
@@ -686,6 +715,8 @@ impl<P: ClapPlugin> Wrapper<P> {
                 get: Some(Self::ext_latency_get),
             },
             host_latency: AtomicRefCell::new(None),
+            host_audio_ports: AtomicRefCell::new(None),
+            aux_output_names: AtomicRefCell::new(None),
 
             clap_plugin_note_ports: clap_plugin_note_ports {
                 count: Some(Self::ext_note_ports_count),
@@ -1552,6 +1583,12 @@ impl<P: ClapPlugin> Wrapper<P> {
         }
     }
 
+    /// UNWEAVE: see `ProcessContext::set_aux_output_names()`.
+    pub fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        let task_posted = self.schedule_gui(Task::AuxOutputNamesChanged(names));
+        crate::nice_debug_assert!(task_posted, "The task queue is full, dropping task...");
+    }
+
     pub fn set_current_voice_capacity(&self, capacity: u32) {
         match P::CLAP_POLY_MODULATION_CONFIG {
             Some(config) => {
@@ -1696,6 +1733,10 @@ impl<P: ClapPlugin> Wrapper<P> {
             }
             *wrapper.host_latency.borrow_mut() =
                 query_host_extension::<clap_host_latency>(&wrapper.host_callback, CLAP_EXT_LATENCY);
+            *wrapper.host_audio_ports.borrow_mut() = query_host_extension::<clap_host_audio_ports>(
+                &wrapper.host_callback,
+                CLAP_EXT_AUDIO_PORTS,
+            );
             *wrapper.host_params.borrow_mut() =
                 query_host_extension::<clap_host_params>(&wrapper.host_callback, CLAP_EXT_PARAMS);
             *wrapper.host_voice_info.borrow_mut() = query_host_extension::<clap_host_voice_info>(
@@ -2594,11 +2635,18 @@ impl<P: ClapPlugin> Wrapper<P> {
             }
             (false, false) => {
                 let aux_output_idx = if has_main_output { index - 1 } else { index } as usize;
+                // UNWEAVE: the name the plugin set for what the port carries now, if any.
+                let renamed = wrapper
+                    .aux_output_names
+                    .borrow()
+                    .and_then(|names| names.get(aux_output_idx).copied());
                 strlcpy(
                     &mut info.name,
-                    &current_audio_io_layout
-                        .aux_output_name(aux_output_idx)
-                        .expect("Out of bounds auxiliary output port"),
+                    &renamed.map(String::from).unwrap_or_else(|| {
+                        current_audio_io_layout
+                            .aux_output_name(aux_output_idx)
+                            .expect("Out of bounds auxiliary output port")
+                    }),
                 );
             }
         };

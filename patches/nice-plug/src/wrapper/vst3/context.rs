@@ -106,6 +106,10 @@ impl<P: Vst3Plugin> ActivateContext<P> for WrapperActivateContext<'_, P> {
     fn set_current_voice_capacity(&self, _capacity: u32) {
         // This is only supported by CLAP
     }
+
+    fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        self.inner.set_aux_output_names(names)
+    }
 }
 
 impl<P: Vst3Plugin> ProcessContext<P> for WrapperProcessContext<'_, P> {
@@ -370,6 +374,10 @@ impl<P: Vst3Plugin> ProcessContext<P> for WrapperProcessContext<'_, P> {
 
     fn set_current_voice_capacity(&self, _capacity: u32) {
         // This is only supported by CLAP
+    }
+
+    fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        self.inner.set_aux_output_names(names)
     }
 
     fn request_restart(&self) {

@@ -114,6 +114,9 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// The current latency in samples, as set by the plugin through the [`ActivateContext`] and the
     /// [`ProcessContext`].
     pub current_latency: AtomicU32,
+    /// UNWEAVE: the auxiliary output names the plugin set last (`set_aux_output_names()`),
+    /// read only on the main thread; `None` until it sets any: the layout's names.
+    pub aux_output_names: AtomicRefCell<Option<&'static [&'static str]>>,
     /// A data structure that helps manage and create buffers for all of the plugin's inputs and
     /// outputs based on channel pointers provided by the host.
     pub buffer_manager: AtomicRefCell<BufferManager>,
@@ -189,6 +192,8 @@ pub enum Task<P: Plugin> {
     /// Trigger a restart with the given restart flags. This is a bit set of the flags from
     /// [`vst3::Steinberg::Vst::RestartFlags`].
     TriggerRestart(i32),
+    /// UNWEAVE: the plugin renamed its auxiliary outputs; tell the host.
+    AuxOutputNamesChanged(&'static [&'static str]),
     // Request the editor to be resized according to its current size. Right now there is no way to
     // handle "denied resize" requests yet.
     #[cfg(feature = "editor")]
@@ -362,6 +367,7 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             current_track_info: AtomicRefCell::new(TrackInfo::default()),
             last_process_status: AtomicCell::new(ProcessStatus::Normal),
             current_latency: AtomicU32::new(0),
+            aux_output_names: AtomicRefCell::new(None),
             // This is initialized just before calling `Plugin::activate()` so that during the
             // process call buffers can be initialized without any allocations
             buffer_manager: AtomicRefCell::new(BufferManager::for_audio_io_layout(
@@ -647,6 +653,12 @@ impl<P: Vst3Plugin> WrapperInner<P> {
         }
     }
 
+    /// UNWEAVE: see `ProcessContext::set_aux_output_names()`.
+    pub fn set_aux_output_names(&self, names: &'static [&'static str]) {
+        let task_posted = self.schedule_gui(Task::AuxOutputNamesChanged(names));
+        crate::nice_debug_assert!(task_posted, "The task queue is full, dropping task...");
+    }
+
     pub fn request_restart(&self) {
         let task_posted = self.schedule_gui(Task::TriggerRestart(RestartFlags_::kLatencyChanged));
         crate::nice_debug_assert!(task_posted, "The task queue is full, dropping task...");
@@ -731,6 +743,16 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
                 },
                 None => crate::nice_debug_assert_failure!("Component handler not yet set"),
             },
+            Task::AuxOutputNamesChanged(names) => {
+                crate::nice_debug_assert!(is_gui_thread);
+                let old = self.aux_output_names.borrow_mut().replace(names);
+                if old != Some(names)
+                    && let Some(handler) = &*self.component_handler.borrow()
+                {
+                    // The host reads the names back with `getBusInfo()`.
+                    unsafe { handler.restartComponent(RestartFlags_::kIoTitlesChanged) };
+                }
+            }
             #[cfg(feature = "editor")]
             Task::RequestResize { size, scale_factor } => {
                 if self.is_editor_open.load(Ordering::SeqCst) {

@@ -250,11 +250,19 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
                     info.busType = K_BUS_TYPE_AUX;
                     info.channelCount =
                         current_audio_io_layout.aux_output_ports[aux_output_idx].get() as i32;
+                    // UNWEAVE: the name the plugin set for what the port carries now, if any.
+                    let renamed = self
+                        .inner
+                        .aux_output_names
+                        .borrow()
+                        .and_then(|names| names.get(aux_output_idx).copied());
                     u16strlcpy(
                         &mut info.name,
-                        &current_audio_io_layout
-                            .aux_output_name(aux_output_idx)
-                            .expect("Out of bounds auxiliary output port"),
+                        &renamed.map(String::from).unwrap_or_else(|| {
+                            current_audio_io_layout
+                                .aux_output_name(aux_output_idx)
+                                .expect("Out of bounds auxiliary output port")
+                        }),
                     );
 
                     kResultOk
