@@ -341,11 +341,27 @@ impl Ft2d {
                 end: filled_end,
                 period,
             }) => {
-                for p in audible_end..filled_end {
-                    row[p] = ring[(end + p - 2 * patch) % slots];
+                // Position `p` takes frame `end + p − 2·patch`, in runs between the
+                // ring's wrap.
+                let mut p = audible_end;
+                while p < filled_end {
+                    let slot = (end + p - 2 * patch) % slots;
+                    let run = (slots - slot).min(filled_end - p);
+                    row[p..p + run].copy_from_slice(&ring[slot..slot + run]);
+                    p += run;
                 }
-                for p in (0..first).chain(filled_end..patch) {
-                    row[p] = row[first + (p % period + period - first % period) % period];
+                // Position `p` takes `first + (p − first) mod period`, walked with a
+                // wrapping offset: a division per value was a third of the first ten
+                // seconds' work.
+                for range in [0..first, filled_end..patch] {
+                    let mut offset = (range.start % period + period - first % period) % period;
+                    for p in range {
+                        row[p] = row[first + offset];
+                        offset += 1;
+                        if offset == period {
+                            offset = 0;
+                        }
+                    }
                 }
             }
             None => row.fill(Complex::default()),
