@@ -147,6 +147,8 @@ pub struct Ft2d {
     scores: Vec<f32>,
     /// One row's magnitudes with wrap-around margins (see `analyse_row`).
     padded: Vec<f32>,
+    /// The peak filter's scratch ([`peaks::scratch_len`]).
+    peak_scratch: Vec<f32>,
     strongest: f32,
     /// Frequency-domain models of the `every` frames served now and being built.
     serving: Vec<Complex<f32>>,
@@ -219,6 +221,7 @@ impl Ft2d {
             weights: vec![0.0; rows * patch],
             scores: vec![0.0; patch],
             padded: vec![0.0; 2 * patch],
+            peak_scratch: vec![0.0; peaks::scratch_len(patch, reach)],
             strongest: 0.0,
             serving: vec![Complex::default(); every * rows],
             building: vec![Complex::default(); every * rows],
@@ -378,7 +381,7 @@ impl Ft2d {
         padded.copy_within(patch..patch + reach, 0);
         padded.copy_within(reach..2 * reach, reach + patch);
         let scores = &mut self.scores[..patch];
-        peaks::scores(padded, reach, scores);
+        peaks::scores(padded, reach, &mut self.peak_scratch, scores);
         let weights = &mut self.weights[r * patch..(r + 1) * patch];
         // Up- and down-sweeping patterns at one rate count alike: rate `p` and its
         // mirror `patch − p` (rate 0 is its own).
