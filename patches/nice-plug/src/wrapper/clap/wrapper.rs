@@ -213,8 +213,10 @@ pub struct Wrapper<P: ClapPlugin> {
     // UNWEAVE: the host's audio-ports extension, to tell it that the port names changed.
     host_audio_ports: AtomicRefCell<Option<ClapPtr<clap_host_audio_ports>>>,
     /// UNWEAVE: the auxiliary output names the plugin set last (`set_aux_output_names()`),
-    /// read only on the main thread; `None` until it sets any: the layout's names.
-    aux_output_names: AtomicRefCell<Option<&'static [&'static str]>>,
+    /// `None` until it sets any: the layout's names. Never touched by the audio thread; a
+    /// lock, because a host may read port names from another thread than the one that
+    /// runs the tasks.
+    aux_output_names: Mutex<Option<&'static [&'static str]>>,
 
     clap_plugin_note_ports: clap_plugin_note_ports,
 
@@ -471,8 +473,8 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
             },
             Task::AuxOutputNamesChanged(names) => {
                 crate::nice_debug_assert!(is_gui_thread);
-                let old = self.aux_output_names.borrow_mut().replace(names);
-                // Borrowed no longer: the host reads the names back from inside `rescan()`.
+                let old = self.aux_output_names.lock().replace(names);
+                // Unlocked already: the host reads the names back from inside `rescan()`.
                 if old != Some(names)
                     && let Some(host_audio_ports) = &*self.host_audio_ports.borrow()
                 {
@@ -716,7 +718,7 @@ impl<P: ClapPlugin> Wrapper<P> {
             },
             host_latency: AtomicRefCell::new(None),
             host_audio_ports: AtomicRefCell::new(None),
-            aux_output_names: AtomicRefCell::new(None),
+            aux_output_names: Mutex::new(None),
 
             clap_plugin_note_ports: clap_plugin_note_ports {
                 count: Some(Self::ext_note_ports_count),
@@ -2638,7 +2640,7 @@ impl<P: ClapPlugin> Wrapper<P> {
                 // UNWEAVE: the name the plugin set for what the port carries now, if any.
                 let renamed = wrapper
                     .aux_output_names
-                    .borrow()
+                    .lock()
                     .and_then(|names| names.get(aux_output_idx).copied());
                 strlcpy(
                     &mut info.name,

@@ -115,8 +115,10 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// [`ProcessContext`].
     pub current_latency: AtomicU32,
     /// UNWEAVE: the auxiliary output names the plugin set last (`set_aux_output_names()`),
-    /// read only on the main thread; `None` until it sets any: the layout's names.
-    pub aux_output_names: AtomicRefCell<Option<&'static [&'static str]>>,
+    /// `None` until it sets any: the layout's names. Never touched by the audio thread; a
+    /// lock, because a host may call `getBusInfo()` from another thread than the one that
+    /// runs the tasks.
+    pub aux_output_names: Mutex<Option<&'static [&'static str]>>,
     /// A data structure that helps manage and create buffers for all of the plugin's inputs and
     /// outputs based on channel pointers provided by the host.
     pub buffer_manager: AtomicRefCell<BufferManager>,
@@ -367,7 +369,7 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             current_track_info: AtomicRefCell::new(TrackInfo::default()),
             last_process_status: AtomicCell::new(ProcessStatus::Normal),
             current_latency: AtomicU32::new(0),
-            aux_output_names: AtomicRefCell::new(None),
+            aux_output_names: Mutex::new(None),
             // This is initialized just before calling `Plugin::activate()` so that during the
             // process call buffers can be initialized without any allocations
             buffer_manager: AtomicRefCell::new(BufferManager::for_audio_io_layout(
@@ -745,7 +747,7 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
             },
             Task::AuxOutputNamesChanged(names) => {
                 crate::nice_debug_assert!(is_gui_thread);
-                let old = self.aux_output_names.borrow_mut().replace(names);
+                let old = self.aux_output_names.lock().replace(names);
                 if old != Some(names)
                     && let Some(handler) = &*self.component_handler.borrow()
                 {

@@ -254,7 +254,7 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
                     let renamed = self
                         .inner
                         .aux_output_names
-                        .borrow()
+                        .lock()
                         .and_then(|names| names.get(aux_output_idx).copied());
                     u16strlcpy(
                         &mut info.name,
