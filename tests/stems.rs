@@ -17,13 +17,41 @@ fn stems() -> Settings {
     }
 }
 
+/// The lead of a code-made band: random notes from `lowest_hz` over 1.6 octaves,
+/// with these partials' amplitudes.
+struct Lead {
+    lowest_hz: f64,
+    partials: &'static [f64],
+}
+
+/// A high, thin lead (a flute, a whistle): two partials from 440 Hz.
+const HIGH: Lead = Lead {
+    lowest_hz: 440.0,
+    partials: &[1.0, 0.4],
+};
+
+/// A low voice, its twelve partials crowding the spectrum from 110 Hz: the case where
+/// the broadband level around a partial is made of other partials.
+const LOW_VOICE: Lead = Lead {
+    lowest_hz: 110.0,
+    partials: &[
+        1.0, 0.5, 0.33, 0.25, 0.2, 0.17, 0.14, 0.125, 0.11, 0.1, 0.09, 0.083,
+    ],
+};
+
+/// A mid voice: eight partials from 220 Hz.
+const MID_VOICE: Lead = Lead {
+    lowest_hz: 220.0,
+    partials: &[1.0, 0.5, 0.33, 0.25, 0.2, 0.17, 0.14, 0.125],
+};
+
 // Two stems are written per sample, from one time.
 #[allow(clippy::needless_range_loop)]
 /// A band made in code, mono, `[drums, bass, other, lead]`: noise bursts every half
 /// second; a bass line of four notes (41 to 98 Hz, three harmonics) repeating every
 /// 4 s; a chord every 2 s (three notes around middle C, five harmonics each), the
-/// pattern repeating; a lead of random notes (440 to 1320 Hz) that never repeats.
-fn band(len: usize, seed: u64) -> [Vec<f32>; MAX_STEMS] {
+/// pattern repeating; a lead of random notes that never repeats.
+fn band(len: usize, seed: u64, lead: &Lead) -> [Vec<f32>; MAX_STEMS] {
     let mut rng = unweave::rng::XorShift::new(seed);
     let sr = SR as f64;
     let tau = std::f64::consts::TAU;
@@ -57,14 +85,16 @@ fn band(len: usize, seed: u64) -> [Vec<f32>; MAX_STEMS] {
     let note_len = (0.3 * sr) as usize;
     let mut phase = 0.0f64;
     for start in (0..len).step_by(note_len) {
-        let f = 440.0 * 3f64.powf(rng.uniform_f64());
+        let f = lead.lowest_hz * 3f64.powf(rng.uniform_f64());
         for k in 0..note_len.min(len - start) {
             let s = k as f64 / sr;
             let vibrato = 1.0 + 0.01 * (tau * 5.5 * s).sin();
             phase += tau * f * vibrato / sr;
             let envelope = (s / 0.02).min(1.0) * ((0.3 - s) / 0.03).clamp(0.0, 1.0);
-            out[LEAD][start + k] =
-                (0.25 * envelope * (phase.sin() + 0.4 * (2.0 * phase).sin())) as f32;
+            let tone: f64 = (lead.partials.iter().enumerate())
+                .map(|(h, a)| a * ((h + 1) as f64 * phase).sin())
+                .sum();
+            out[LEAD][start + k] = (0.25 * envelope * tone) as f32;
         }
     }
     out
@@ -93,7 +123,7 @@ fn scores(
 #[test]
 fn a_code_made_band_comes_apart_into_its_four_stems() {
     let len = (14.0 * SR) as usize;
-    let truth = band(len, 11);
+    let truth = band(len, 11, &HIGH);
     // From 4 s on: REPET-SIM has heard the band repeat.
     let range = (4.0 * SR) as usize..len;
     for (name, settings) in [
@@ -115,6 +145,63 @@ fn a_code_made_band_comes_apart_into_its_four_stems() {
                 mixture[s]
             );
         }
+    }
+}
+
+/// REPET-SIM's foreground at its defaults, the two-stem view of the lead, scored
+/// like [`scores`].
+fn repet_sim_foreground(
+    mix: &[Vec<f32>],
+    truth: &[Vec<f32>],
+    range: std::ops::Range<usize>,
+) -> f64 {
+    let settings = Settings {
+        algorithm: Algorithm::RepetSim,
+        ..Settings::default()
+    };
+    let mut engine = Engine::new(settings, SR, mix.len(), 1024).unwrap();
+    let latency = engine.latency();
+    let out = run_fixed(&mut engine, mix, 1024, latency);
+    (0..mix.len())
+        .map(|c| {
+            sdr(
+                &truth[c][range.clone()],
+                &out[0][c][latency..][range.clone()],
+            )
+        })
+        .sum::<f64>()
+        / mix.len() as f64
+}
+
+/// Stems' lead is REPET-SIM's foreground less what is not pitched (drum hits that do
+/// not repeat frame for frame): at least 1 dB better where the lead's partials stand
+/// apart, and no more than 0.5 dB worse where a low voice's crowd together.
+#[test]
+fn the_lead_beats_repet_sims_foreground() {
+    let len = (14.0 * SR) as usize;
+    let range = (4.0 * SR) as usize..len;
+    for (name, lead, gain) in [
+        ("high lead", &HIGH, 1.0),
+        ("mid voice", &MID_VOICE, 1.0),
+        ("low voice", &LOW_VOICE, -0.5),
+    ] {
+        let truth = band(len, 12, lead);
+        let mix: Vec<f32> = (0..len).map(|t| truth.iter().map(|s| s[t]).sum()).collect();
+        let (got, _) = scores(&truth, stems(), range.clone());
+        let foreground = repet_sim_foreground(
+            std::slice::from_ref(&mix),
+            std::slice::from_ref(&truth[LEAD]),
+            range.clone(),
+        );
+        println!(
+            "{name}: lead {:.2} dB, REPET-SIM's foreground {foreground:.2}",
+            got[LEAD]
+        );
+        assert!(
+            got[LEAD] >= foreground + gain,
+            "{name}: lead {:.2} dB, REPET-SIM's foreground {foreground:.2} dB",
+            got[LEAD]
+        );
     }
 }
 
@@ -142,7 +229,14 @@ fn the_corpus_bands_come_apart_into_four_stems() {
                 .sum::<f64>()
                 / mix.len() as f64;
         }
-        println!("{item}: {got:.2?} (mixture {mixture:?})");
+        let (lead, _) = read_wav(&dir.join("lead.wav"));
+        let foreground = repet_sim_foreground(&mix, &lead, 0..mix[0].len());
+        println!("{item}: {got:.2?} (mixture {mixture:?}), REPET-SIM's foreground {foreground:.2}");
+        assert!(
+            got[LEAD] >= foreground + 1.0,
+            "{item}: lead {:.2} dB, not 1 dB above REPET-SIM's foreground {foreground:.2}",
+            got[LEAD]
+        );
         for s in 0..MAX_STEMS {
             assert!(
                 got[s] >= mixture[s] + 2.0,
@@ -170,7 +264,7 @@ fn band_scores_with_settings_from_the_environment() {
     }
     let len = (14.0 * SR) as usize;
     for seed in [11, 12, 13] {
-        let truth = band(len, seed);
+        let truth = band(len, seed, &HIGH);
         let (got, mixture) = scores(&truth, settings, (4.0 * SR) as usize..len);
         println!("seed {seed}: stems {got:.2?}, mixture {mixture:.2?}");
     }
