@@ -31,6 +31,7 @@ pub mod median;
 pub mod nmf;
 pub mod nmf_filter;
 pub mod period;
+pub mod pitched;
 pub mod registry;
 pub mod repet;
 pub mod repet_sim;

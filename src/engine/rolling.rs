@@ -4,6 +4,7 @@
 
 use super::geometry::{Geometry, frames_of, high_pass_bins};
 use super::history::FrameHistory;
+use super::pitched::Pitched;
 use super::settings::RepetSettings;
 
 /// The foreground mask of `frame` against the repeating `model` `W`: the Wiener split
@@ -52,6 +53,7 @@ pub struct Rolling {
     pub lookahead: usize,
     pub settings: RepetSettings,
     pub history: FrameHistory,
+    pitched: Pitched,
 }
 
 /// The lookahead, in hops, of REPET and REPET-SIM with `settings`: the Lookahead,
@@ -64,14 +66,16 @@ impl Rolling {
     pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
         let hop = fft_size / super::stft::OVERLAP;
         let bins = fft_size / 2 + 1;
+        let geometry = Geometry::new(sample_rate, fft_size);
         Self {
             bins,
             sample_rate,
             fft_size,
             hop,
-            lookahead: lookahead_for(&settings, &Geometry::new(sample_rate, fft_size)),
+            lookahead: lookahead_for(&settings, &geometry),
             settings,
             history: FrameHistory::new(bins, history_capacity(&settings, sample_rate, hop)),
+            pitched: Pitched::new(&geometry),
         }
     }
 
@@ -101,15 +105,14 @@ impl Rolling {
         masked
     }
 
-    /// The foreground mask of frame `masked` against the repeating `model`.
-    pub fn mask(&self, masked: usize, model: &[f32], foreground: &mut [f32]) {
+    /// The foreground mask of frame `masked` against the repeating `model`: with
+    /// Pitched lead, of its pitched part only.
+    pub fn mask(&mut self, masked: usize, model: &[f32], foreground: &mut [f32]) {
         let high_pass = high_pass_bins(self.settings.high_pass_hz, self.sample_rate, self.fft_size);
-        repeating_mask(
-            &self.history.frame(masked).as_flattened()[..self.bins],
-            model,
-            high_pass,
-            self.bins,
-            foreground,
-        );
+        let frame = &self.history.frame(masked).as_flattened()[..self.bins];
+        repeating_mask(frame, model, high_pass, self.bins, foreground);
+        if self.settings.pitched_lead {
+            self.pitched.keep(frame, foreground);
+        }
     }
 }

@@ -22,8 +22,9 @@
 //! frame). A sustained pad that repeats and a sung line that repeats verbatim are band,
 //! so they go to other.
 //!
-//! The lead is also pitched: of what does not repeat, it keeps only what stands above
-//! the frame's broadband level, its partials (see [`pitched`]). A drum fill, a hit
+//! The lead is also pitched (REPET-SIM's Pitched lead, on by default): of what does not
+//! repeat, it keeps only what stands above the frame's broadband level, its partials
+//! (see [`super::pitched`]). A drum fill, a hit
 //! that lands between frames differently each bar, a crash: REPET-SIM calls them all
 //! foreground, but they are as loud in a bin as around it, so they stay with the band
 //! and reach the drums. On the code-made bands of `tests/stems.rs` this gained the
@@ -40,7 +41,6 @@
 
 use super::geometry::Geometry;
 use super::hpss::{self, Hpss};
-use super::median::MedianFilter;
 use super::repet_sim::RepetSim;
 use super::rolling;
 use super::separator::{Entry, Masks, Separator, Side, Stems};
@@ -93,36 +93,6 @@ fn drums_lookahead(settings: &Settings, geometry: &Geometry) -> usize {
         .min(hpss::lookahead_for(&centred, geometry))
 }
 
-/// How far above the broadband level a bin must stand to be a partial, as a factor on
-/// magnitudes. The level is the median of the bins around (a magnitude median of
-/// noise); a bin of broadband noise exceeds 1.5 times its median one time in five
-/// (Rayleigh), and then by little, while a partial stands 10 dB and more above it.
-/// Higher keeps drums out of the lead better, but from about 2 a low voice, whose
-/// partials crowd the median, starts losing its own.
-const PARTIAL_FACTOR: f32 = 1.5;
-
-/// The share of a bin of magnitude `magnitude` that is pitched, over the broadband
-/// `level` around it: the power above `PARTIAL_FACTOR · level`, 0 at or below it.
-#[inline]
-fn pitched(magnitude: f32, level: f32) -> f32 {
-    if magnitude <= 0.0 {
-        return 0.0;
-    }
-    let ratio = (PARTIAL_FACTOR * level / magnitude).min(1.0);
-    1.0 - ratio * ratio
-}
-
-/// Half the width, in bins, of the median that gives the broadband level: HPSS's
-/// percussive width, the same measure of "broad" the drums stage uses.
-fn broadband_half(settings: &Settings, geometry: &Geometry) -> usize {
-    let bins = hpss::percussive_bins(
-        settings.hpss.percussive_width_hz,
-        geometry.sample_rate,
-        geometry.fft_size,
-    );
-    ((bins - 1) / 2).min(geometry.bins - 1)
-}
-
 /// The bass's share of the band's harmonic part in each bin: 1 up to the crossover,
 /// 0 from an octave above it, a raised cosine in log frequency between.
 fn fill_bass_weight(weight: &mut [f32], crossover_hz: f32, hz_per_bin: f32) {
@@ -160,10 +130,6 @@ pub struct FourStems {
     scratch: Vec<f32>,
     bass_weight: Vec<f32>,
     crossover_hz: f32,
-    /// The broadband level of the frame REPET-SIM masked, for [`pitched`].
-    broadband: MedianFilter,
-    broadband_half: usize,
-    broadband_level: Vec<f32>,
 }
 
 impl FourStems {
@@ -194,10 +160,6 @@ impl FourStems {
             scratch: vec![0.0; bins],
             bass_weight: vec![0.0; bins],
             crossover_hz: settings.stems.bass_hz,
-            // The widest percussive median is clamped to 2 · bins − 1.
-            broadband: MedianFilter::new(bins, 2 * bins - 1),
-            broadband_half: broadband_half(settings, geometry),
-            broadband_level: vec![0.0; bins],
         };
         fill_bass_weight(
             &mut stems.bass_weight,
@@ -227,26 +189,16 @@ impl Separator for FourStems {
         let newest = self.slot(n, self.lead_lookahead);
         self.magnitudes[newest].copy_from_slice(magnitude);
 
-        // REPET-SIM masks the frame `lead_lookahead` back; of what does not repeat
-        // there, the lead is the pitched part.
+        // REPET-SIM masks the frame `lead_lookahead` back.
         let into = self.slot(n, self.drums_lookahead);
         self.lead.mask_frame(
             magnitude,
             &mut self.lead_shares[into.clone()],
             &mut self.scratch,
         );
-        let frame = &self.magnitudes[self.slot(n + 1, self.lead_lookahead)];
-        self.broadband
-            .run(frame, self.broadband_half, &mut self.broadband_level);
-        for ((f, m), level) in self.lead_shares[into.clone()]
-            .iter_mut()
-            .zip(frame)
-            .zip(&self.broadband_level)
-        {
-            *f *= pitched(*m, *level);
-        }
         // HPSS splits that frame's band, and masks the one `drums_lookahead` before it;
         // the residual (a factor above 1) joins other, and is written only when there is one.
+        let frame = &self.magnitudes[self.slot(n + 1, self.lead_lookahead)];
         for ((b, m), f) in self.band.iter_mut().zip(frame).zip(&self.lead_shares[into]) {
             *b = m * (1.0 - f);
         }
@@ -275,7 +227,6 @@ impl Separator for FourStems {
 
     fn update(&mut self, settings: &Settings) {
         self.drums.set_settings(drums_stage(settings));
-        self.broadband_half = broadband_half(settings, &self.geometry);
         self.lead.update(settings);
         if settings.stems.bass_hz != self.crossover_hz {
             self.crossover_hz = settings.stems.bass_hz;
@@ -302,21 +253,6 @@ mod tests {
         assert!((0.3..0.7).contains(&at(212.0)), "{}", at(212.0));
         assert_eq!(at(320.0), 0.0);
         assert!(w.windows(2).all(|p| p[1] <= p[0]));
-    }
-
-    #[test]
-    fn a_partial_is_pitched_and_a_broadband_bin_is_not() {
-        // 20 dB above the level: almost all of it.
-        assert!(pitched(10.0, 1.0) > 0.97);
-        // At the level and up to 1.5 times it (noise, one bin in five): none.
-        assert_eq!(pitched(1.0, 1.0), 0.0);
-        assert_eq!(pitched(1.5, 1.0), 0.0);
-        assert_eq!(pitched(0.0, 0.0), 0.0);
-        let shares: Vec<f32> = (0..40)
-            .map(|k| pitched(1.0 + 0.25 * k as f32, 1.0))
-            .collect();
-        assert!(shares.windows(2).all(|p| p[1] >= p[0]), "{shares:?}");
-        assert!(shares.iter().all(|s| (0.0..=1.0).contains(s)));
     }
 
     #[test]

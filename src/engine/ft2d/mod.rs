@@ -37,7 +37,8 @@ use rustfft::{Fft, FftPlanner};
 mod peaks;
 mod repeats;
 
-use crate::engine::geometry::{frames_of, high_pass_bins};
+use crate::engine::geometry::{Geometry, frames_of, high_pass_bins};
+use crate::engine::pitched::Pitched;
 use crate::engine::separator::{Entry, Masks, Separator, Stems};
 use crate::engine::settings::{Algorithm, Ft2dSettings, Settings};
 use repeats::Repeats;
@@ -49,7 +50,11 @@ pub const ENTRY: Entry = Entry {
     id: "2dft",
     name: "2DFT",
     stems: Stems::LEAD_AND_BACKGROUND,
-    build: |s, g| Box::new(Ft2d::new(s.ft2d, g.sample_rate, g.fft_size)),
+    build: |s, g| {
+        let mut ft2d = Ft2d::new(s.ft2d, g.sample_rate, g.fft_size);
+        ft2d.pitched_lead = s.repet.pitched_lead;
+        Box::new(ft2d)
+    },
     lookahead: |s, g| lookahead_of(&s.ft2d, g.sample_rate, g.hop),
 };
 
@@ -110,6 +115,9 @@ pub fn lookahead_of(settings: &Ft2dSettings, sample_rate: f32, hop: usize) -> us
 
 pub struct Ft2d {
     settings: Ft2dSettings,
+    /// The repeating family's Pitched lead switch (in `RepetSettings`).
+    pitched_lead: bool,
+    pitched: Pitched,
     sample_rate: f32,
     fft_size: usize,
     bins: usize,
@@ -200,6 +208,8 @@ impl Ft2d {
         .unwrap_or(0);
         let mut ft2d = Self {
             settings,
+            pitched_lead: crate::engine::settings::RepetSettings::default().pitched_lead,
+            pitched: Pitched::new(&Geometry::new(sample_rate, fft_size)),
             sample_rate,
             fft_size,
             bins,
@@ -299,6 +309,9 @@ impl Ft2d {
             } else {
                 g / (b + g)
             };
+        }
+        if self.pitched_lead {
+            self.pitched.keep(frame, foreground);
         }
     }
 
@@ -482,6 +495,7 @@ impl Separator for Ft2d {
 
     fn update(&mut self, settings: &Settings) {
         self.set_settings(settings.ft2d);
+        self.pitched_lead = settings.repet.pitched_lead;
     }
 
     fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {

@@ -190,6 +190,10 @@ pub struct RepetSettings {
     pub min_spacing_s: f32,
     /// REPET-SIM: least cosine similarity of a chosen frame.
     pub similarity_threshold: f32,
+    /// The lead keeps only its pitched part (see [`crate::engine::pitched`]): what does
+    /// not repeat but is broadband (drum hits, fills, noise) stays in the background.
+    /// REPET, REPET-SIM, 2DFT and Stems' lead.
+    pub pitched_lead: bool,
 }
 
 impl Default for RepetSettings {
@@ -206,6 +210,7 @@ impl Default for RepetSettings {
             neighbours: 20,
             min_spacing_s: 1.0,
             similarity_threshold: 0.0,
+            pitched_lead: true,
         }
     }
 }

@@ -40,6 +40,10 @@ fn rolling(s: &Settings) -> bool {
 fn ft2d(s: &Settings) -> bool {
     s.algorithm == Algorithm::Ft2d
 }
+/// Where a lead is what does not repeat: the repeating family and Stems' lead.
+fn lead_by_repetition(s: &Settings) -> bool {
+    rolling(s) || ft2d(s)
+}
 fn nmf(s: &Settings) -> bool {
     s.algorithm == Algorithm::Nmf
 }
@@ -278,6 +282,16 @@ pub const SPECS: &[Spec] = &[
         help: "REPET, REPET-SIM, Stems: audio ahead the model may also use; adds as much latency",
         get: |s| s.repet.lookahead_s,
         set: |s, v| s.repet.lookahead_s = v,
+        ..ROW
+    },
+    Spec {
+        id: "pitched_lead",
+        name: "Pitched lead",
+        kind: Kind::Switch,
+        shown: lead_by_repetition,
+        help: "REPET, REPET-SIM, 2DFT, Stems: the lead keeps only what stands above the broadband level (its partials); drum hits that do not repeat stay in the background",
+        get: |s| f32::from(u8::from(s.repet.pitched_lead)),
+        set: |s, v| s.repet.pitched_lead = v >= 0.5,
         ..ROW
     },
     Spec {
