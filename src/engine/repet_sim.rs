@@ -14,7 +14,9 @@
 //! There is nothing to share with the beat spectrum: REPET-SIM compares the *masked*
 //! frame with the buffer, REPET's beat spectrum the *newest* one, in power.
 //! Similarities are taken on the frames pooled into analysis bands
-//! ([`super::history::analysis_pool`]); the model is made of the full frames.
+//! ([`super::history::analysis_pool`]) and compressed by a cube root, so that frames
+//! compare by loudness and a loud lead does not decide which frames are alike; the
+//! model is made of the full frames.
 
 use super::history::{FrameHistory, analysis_decimation};
 use super::kernels::dot_i16;
