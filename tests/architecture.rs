@@ -16,9 +16,13 @@ const SEPARATOR_FILES: [&str; 6] = [
     "src/engine/stems.rs",
 ];
 const SEPARATOR_MODULES: [&str; 6] = ["hpss", "repet", "repet_sim", "ft2d", "nmf_filter", "stems"];
-/// A cascade composes the separators it names, through their `mask_frame`; nothing
-/// else imports another separator, and no separator imports a cascade.
-const CASCADES: [(&str, &[&str]); 1] = [("src/engine/stems.rs", &["hpss", "repet_sim"])];
+/// A cascade composes the separators it names, through their `mask_frame` (and REPET-SIM
+/// runs REPET on its own buffer for its period model); nothing else imports another
+/// separator, and no separator imports a cascade.
+const CASCADES: [(&str, &[&str]); 2] = [
+    ("src/engine/stems.rs", &["hpss", "repet_sim"]),
+    ("src/engine/repet_sim.rs", &["repet"]),
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

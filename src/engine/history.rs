@@ -206,10 +206,12 @@ mod tests {
         let mut out = vec![[0.0; LANES]; 1];
         h.interpolate(3.25, &mut out);
         assert_eq!(&out[0][..3], &[3.25, 32.5, 1.0]);
-        // Frames are compared by cosine similarity, which the quantised bands keep.
+        // Frames are compared by the cosine similarity of their loudness (cube roots),
+        // which the quantised bands keep.
         let cosine = |a: &[f32], b: &[f32]| dot(a, b) / (dot(a, a) * dot(b, b)).sqrt();
         let quantised = dot_i16(h.coarse(2), h.coarse(5)) as f32 / (h.norm(2) * h.norm(5));
-        let exact = cosine(&[2.0, 20.0, 1.0], &[5.0, 50.0, 1.0]);
+        let loudness = |frame: [f32; 3]| frame.map(f32::cbrt);
+        let exact = cosine(&loudness([2.0, 20.0, 1.0]), &loudness([5.0, 50.0, 1.0]));
         assert!(
             (quantised - exact).abs() < 1e-4,
             "{quantised} against {exact}"

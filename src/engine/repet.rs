@@ -46,7 +46,8 @@ pub const ENTRY: Entry = Entry {
 pub const MAX_REPETITIONS: usize = 32;
 
 pub struct Repet {
-    rolling: Rolling,
+    /// The rolling buffer; REPET-SIM's period model masks against the same one.
+    pub(super) rolling: Rolling,
     beat: BeatSpectrum,
     repetition: Repetition,
     tracker: PeriodTracker,
@@ -59,6 +60,8 @@ pub struct Repet {
     rows: Vec<Lanes>,
     window: Vec<Lanes>,
     model: Vec<Lanes>,
+    /// Whether `model` holds repetitions of the last masked frame, not only the frame.
+    modelled: bool,
 }
 
 impl Repet {
@@ -81,6 +84,7 @@ impl Repet {
             rows: vec![[0.0; LANES]; MAX_REPETITIONS * groups],
             window: vec![[0.0; LANES]; median_scratch(MAX_REPETITIONS)],
             model: vec![[0.0; LANES]; groups],
+            modelled: false,
             rolling,
         };
         super::buffers::prefault(repet.rows.as_flattened_mut());
@@ -176,18 +180,44 @@ impl Separator for Repet {
 
     fn reset(&mut self) {
         self.rolling.history.reset();
+        self.reset_period();
+    }
+}
+
+impl Repet {
+    /// Forgets the period and what it was found from, not the frames heard.
+    pub(super) fn reset_period(&mut self) {
         self.beat.reset();
         self.repetition.reset();
         self.tracker.reset();
         self.period = None;
         self.periods.fill(f64::NAN);
+        self.modelled = false;
     }
-}
 
-impl Repet {
     /// [`Separator::push`], writing the foreground's mask (and the residual's where
     /// there is one) into plain slices: what a cascade of separators calls.
     pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
+        if let Some(masked) = self.model_frame(magnitude, foreground) {
+            self.rolling
+                .mask(masked, self.model.as_flattened(), foreground);
+        }
+    }
+
+    /// The model of the frame masked now from its repetitions one, two, … periods away,
+    /// while any is held: REPET-SIM's period model.
+    pub(super) fn period_model(&self) -> Option<&[Lanes]> {
+        self.modelled.then_some(&self.model[..])
+    }
+
+    /// Stores the newest frame, tracks the period and models the frame to mask now,
+    /// whose number it returns (`None` while that frame lies before the stream: the
+    /// foreground is then silent).
+    pub(super) fn model_frame(
+        &mut self,
+        magnitude: &[f32],
+        foreground: &mut [f32],
+    ) -> Option<usize> {
         let masked = self.rolling.push(magnitude, foreground);
         self.repetition.push(magnitude);
         if self.beat.push(magnitude) && !self.beat.is_quiet() {
@@ -207,8 +237,7 @@ impl Repet {
                 _ => p,
             }
         });
-        let Some(masked) = masked else { return };
-
+        let masked = masked?;
         let groups = self.rolling.history.groups();
         let oldest = self.rolling.history.oldest() as f64;
         self.rows[..groups].copy_from_slice(self.rolling.history.frame(masked));
@@ -251,8 +280,8 @@ impl Repet {
             *r = row;
         }
         lower_median_rows(&rows[..count], &mut self.window, &mut self.model);
-        self.rolling
-            .mask(masked, self.model.as_flattened(), foreground);
+        self.modelled = count > 1;
+        Some(masked)
     }
 }
 

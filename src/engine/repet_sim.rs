@@ -11,6 +11,14 @@
 //! too. A frame with no similar frame yet (the first second of a stream) is all
 //! background, as in nussl.
 //!
+//! **Period model** (on by default): REPET runs on the same buffer, and the model is
+//! the mean of the similar frames' median and REPET's (the frame's repetitions one, two,
+//! … periods away), once REPET has a period. Twenty similar frames are many more than
+//! the repetitions a loop of seconds has had time to make in real time: most of them
+//! are frames that merely look alike, and their median falls below the band wherever
+//! the masked frame holds a note. The period's repetitions are repetitions. Costs
+//! REPET's period tracking and model on top of the scan.
+//!
 //! There is nothing to share with the beat spectrum: REPET-SIM compares the *masked*
 //! frame with the buffer, REPET's beat spectrum the *newest* one, in power.
 //! Similarities are taken on the frames pooled into analysis bands
@@ -21,9 +29,9 @@
 use super::history::{FrameHistory, analysis_decimation};
 use super::kernels::dot_i16;
 use super::median::{LANES, Lanes, lower_median_rows, median_scratch};
-use super::rolling::Rolling;
+use super::repet::Repet;
 use super::rolling::lookahead_for;
-use super::separator::{Entry, Masks, Separator, Stems};
+use super::separator::{Entry, Masks, Separator, Stems, Tempo};
 use super::settings::{Algorithm, MAX_NEIGHBOURS, RepetSettings, Settings};
 
 /// REPET-SIM in the registry. Lookahead: the Lookahead setting, rounded to hops.
@@ -42,7 +50,8 @@ pub const ENTRY: Entry = Entry {
 const SCAN_STEPS: usize = 2;
 
 pub struct RepetSim {
-    rolling: Rolling,
+    /// REPET on the same rolling buffer: the period model, and the buffer itself.
+    period: Repet,
     /// Frames per analysis step (see [`super::history::analysis_decimation`]).
     step: usize,
     /// Similarity of the masked frame with each held frame, by frame number mod capacity.
@@ -56,17 +65,19 @@ pub struct RepetSim {
 
 impl RepetSim {
     pub fn new(settings: RepetSettings, sample_rate: f32, fft_size: usize) -> Self {
-        let rolling = Rolling::new(settings, sample_rate, fft_size);
+        let period = Repet::new(settings, sample_rate, fft_size);
+        let rolling = &period.rolling;
         let capacity = rolling.history.capacity();
         let groups = rolling.history.groups();
+        let step = SCAN_STEPS * analysis_decimation(rolling.hop as f64 / sample_rate as f64);
         // Filled once so that their pages are mapped before audio runs; emptied below.
         let mut candidates = vec![(0.0, 0); capacity];
         candidates.clear();
         let mut chosen = vec![0; MAX_NEIGHBOURS];
         chosen.clear();
         Self {
-            step: SCAN_STEPS * analysis_decimation(rolling.hop as f64 / sample_rate as f64),
-            rolling,
+            step,
+            period,
             similarity: vec![0.0; capacity],
             candidates,
             chosen,
@@ -78,10 +89,18 @@ impl RepetSim {
     /// Applies settings while audio runs, without allocating (the buffer length and
     /// lookahead stay as built).
     pub fn set_settings(&mut self, settings: RepetSettings) {
-        self.rolling.set_settings(RepetSettings {
+        if settings.period_model && !self.period.rolling.settings.period_model {
+            // Its beat spectrum has not heard the frames since it was switched off.
+            self.period.reset_period();
+        }
+        self.period.set_settings(RepetSettings {
             neighbours: settings.neighbours.clamp(1, MAX_NEIGHBOURS),
             ..settings
         });
+    }
+
+    pub fn set_tempo(&mut self, tempo: Option<Tempo>) {
+        self.period.set_tempo(tempo);
     }
 
     /// Picks the repetitions of frame `masked` among the held frames into `chosen`.
@@ -89,13 +108,14 @@ impl RepetSim {
         self.candidates.clear();
         self.chosen.clear();
         let (oldest, newest) = (
-            self.rolling.history.oldest(),
-            self.rolling.history.count() - 1,
+            self.period.rolling.history.oldest(),
+            self.period.rolling.history.count() - 1,
         );
         let capacity = self.similarity.len();
         let spacing = self
+            .period
             .rolling
-            .frames(self.rolling.settings.min_spacing_s)
+            .frames(self.period.rolling.settings.min_spacing_s)
             .max(1);
         // Candidates are scanned on the analysis grid (every frame at the usual hops,
         // every fourth at FFT 512), then each chosen one is moved to the best frame
@@ -108,10 +128,11 @@ impl RepetSim {
         }
         let newest = newest - (newest - oldest) % step;
         for t in (oldest..=newest).step_by(step) {
-            self.similarity[t % capacity] = similarity(&self.rolling.history, masked, t, spacing);
+            self.similarity[t % capacity] =
+                similarity(&self.period.rolling.history, masked, t, spacing);
         }
         let similarity_at = |t: usize| self.similarity[t % capacity];
-        let threshold = self.rolling.settings.similarity_threshold;
+        let threshold = self.period.rolling.settings.similarity_threshold;
         for t in (oldest..=newest).step_by(step) {
             let s = similarity_at(t);
             let rises = t == oldest || s >= similarity_at(t - step);
@@ -123,7 +144,7 @@ impl RepetSim {
         self.candidates
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for &(_, t) in &self.candidates {
-            if self.chosen.len() == self.rolling.settings.neighbours {
+            if self.chosen.len() == self.period.rolling.settings.neighbours {
                 break;
             }
             if self.chosen.iter().all(|&c| c.abs_diff(t) >= spacing) {
@@ -131,7 +152,7 @@ impl RepetSim {
             }
         }
         if step > 1 {
-            let history = &self.rolling.history;
+            let history = &self.period.rolling.history;
             let similarity = |t: usize| similarity(history, masked, t, spacing);
             for c in &mut self.chosen {
                 let around =
@@ -157,11 +178,15 @@ fn similarity(history: &FrameHistory, masked: usize, t: usize, spacing: usize) -
 
 impl Separator for RepetSim {
     fn lookahead(&self) -> usize {
-        self.rolling.lookahead
+        self.period.rolling.lookahead
     }
 
     fn update(&mut self, settings: &Settings) {
         self.set_settings(settings.repet);
+    }
+
+    fn set_tempo(&mut self, tempo: Option<Tempo>) {
+        RepetSim::set_tempo(self, tempo);
     }
 
     fn push(&mut self, magnitude: &[f32], masks: &mut Masks) {
@@ -170,7 +195,7 @@ impl Separator for RepetSim {
     }
 
     fn reset(&mut self) {
-        self.rolling.history.reset();
+        Separator::reset(&mut self.period);
     }
 }
 
@@ -178,18 +203,23 @@ impl RepetSim {
     /// [`Separator::push`], writing the foreground's mask (and the residual's where
     /// there is one) into plain slices: what a cascade of separators calls.
     pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
-        let Some(masked) = self.rolling.push(magnitude, foreground) else {
+        let masked = if self.period.rolling.settings.period_model {
+            self.period.model_frame(magnitude, foreground)
+        } else {
+            self.period.rolling.push(magnitude, foreground)
+        };
+        let Some(masked) = masked else {
             return;
         };
         self.choose(masked);
         if self.chosen.is_empty() {
             // Nothing repeats (yet): all background.
-            foreground[..self.rolling.bins].fill(0.0);
+            foreground[..self.period.rolling.bins].fill(0.0);
             return;
         }
         // Each chosen frame's row looked up once (a ring position is a division), not
         // once per group of bins.
-        let history = &self.rolling.history;
+        let history = &self.period.rolling.history;
         let mut frames: [&[Lanes]; MAX_NEIGHBOURS] = [&[]; MAX_NEIGHBOURS];
         for (f, &t) in frames.iter_mut().zip(&self.chosen) {
             *f = history.frame(t);
@@ -199,7 +229,26 @@ impl RepetSim {
             &mut self.window,
             &mut self.model,
         );
-        self.rolling
+        // Two kernels (Liutkus et al. 2014): the similar frames, and the repetitions one,
+        // two, … periods away. The mean of the two models: the period's is right on a
+        // loop heard few times, where most of the twenty similar frames are not
+        // repetitions; the similar frames' where parts repeat at other lags, or the lead
+        // comes back to a note the period's repetitions also hold. The mean measured
+        // better than either alone and than their maximum (README, "Period model").
+        let period_model = if self.period.rolling.settings.period_model {
+            self.period.period_model()
+        } else {
+            None
+        };
+        if let Some(period) = period_model {
+            for (model, period) in self.model.iter_mut().zip(period) {
+                for (m, p) in model.iter_mut().zip(period) {
+                    *m = 0.5 * (*m + p);
+                }
+            }
+        }
+        self.period
+            .rolling
             .mask(masked, self.model.as_flattened(), foreground);
     }
 }

@@ -43,7 +43,7 @@ use super::geometry::Geometry;
 use super::hpss::{self, Hpss};
 use super::repet_sim::RepetSim;
 use super::rolling;
-use super::separator::{Entry, Masks, Separator, Side, Stems};
+use super::separator::{Entry, Masks, Separator, Side, Stems, Tempo};
 use super::settings::{Algorithm, HpssSettings, Settings};
 
 /// The stems in output order; other, the rest, is the complement.
@@ -223,6 +223,10 @@ impl Separator for FourStems {
         self.frames = 0;
         self.magnitudes.fill(0.0);
         self.lead_shares.fill(0.0);
+    }
+
+    fn set_tempo(&mut self, tempo: Option<Tempo>) {
+        self.lead.set_tempo(tempo);
     }
 
     fn update(&mut self, settings: &Settings) {

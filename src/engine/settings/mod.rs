@@ -194,6 +194,10 @@ pub struct RepetSettings {
     /// not repeat but is broadband (drum hits, fills, noise) stays in the background.
     /// REPET, REPET-SIM, 2DFT and Stems' lead.
     pub pitched_lead: bool,
+    /// REPET-SIM (and Stems' lead): also model the frame from its repetitions one, two,
+    /// … periods away (REPET's model, with REPET's period settings), and mask against
+    /// the mean of the two models.
+    pub period_model: bool,
 }
 
 impl Default for RepetSettings {
@@ -211,6 +215,7 @@ impl Default for RepetSettings {
             min_spacing_s: 1.0,
             similarity_threshold: 0.0,
             pitched_lead: true,
+            period_model: true,
         }
     }
 }

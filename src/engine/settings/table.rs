@@ -28,8 +28,12 @@ fn similar_frames(s: &Settings) -> bool {
 fn repet(s: &Settings) -> bool {
     s.algorithm == Algorithm::Repet
 }
+/// Where a period is tracked: REPET, and REPET-SIM's (or Stems' lead's) period model.
+fn tracks_period(s: &Settings) -> bool {
+    repet(s) || (similar_frames(s) && s.repet.period_model)
+}
 fn repet_auto(s: &Settings) -> bool {
-    repet(s) && s.repet.period_source == PeriodSource::Auto
+    tracks_period(s) && s.repet.period_source == PeriodSource::Auto
 }
 fn repet_sim(s: &Settings) -> bool {
     s.algorithm == Algorithm::RepetSim
@@ -145,8 +149,8 @@ pub const SPECS: &[Spec] = &[
             ids: &PeriodSource::NAMES,
             labels: &["Auto", "Host tempo", "Manual"],
         },
-        shown: repet,
-        help: "REPET: auto (beat spectrum), tempo (bars at the host's tempo) or manual",
+        shown: tracks_period,
+        help: "REPET (and the period model of REPET-SIM, Stems): auto (beat spectrum), tempo (bars at the host's tempo) or manual",
         get: |s| s.repet.period_source as usize as f32,
         set: |s, v| s.repet.period_source = PeriodSource::ALL[(v as usize).min(2)],
         ..ROW
@@ -162,7 +166,7 @@ pub const SPECS: &[Spec] = &[
         skew: true,
         digits: 2,
         shown: repet_auto,
-        help: "REPET: shortest repeating period the tracker may pick",
+        help: "REPET (and period models): shortest repeating period the tracker may pick",
         get: |s| s.repet.min_period_s,
         set: |s, v| s.repet.min_period_s = v,
         ..ROW
@@ -178,7 +182,7 @@ pub const SPECS: &[Spec] = &[
         skew: true,
         digits: 2,
         shown: repet_auto,
-        help: "REPET: longest repeating period the tracker may pick (at most buffer_length / 3)",
+        help: "REPET (and period models): longest repeating period the tracker may pick (at most buffer_length / 3)",
         get: |s| s.repet.max_period_s,
         set: |s, v| s.repet.max_period_s = v,
         ..ROW
@@ -192,8 +196,8 @@ pub const SPECS: &[Spec] = &[
             ids: &PERIOD_BAR_IDS,
             labels: &PERIOD_BAR_LABELS,
         },
-        shown: |s| repet(s) && s.repet.period_source == PeriodSource::HostTempo,
-        help: "REPET with period_source=tempo: bars per period, 1, 2 or 4",
+        shown: |s| tracks_period(s) && s.repet.period_source == PeriodSource::HostTempo,
+        help: "REPET (and period models) with period_source=tempo: bars per period, 1, 2 or 4",
         get: |s| s.repet.period_bars,
         set: |s, v| s.repet.period_bars = v,
         ..ROW
@@ -207,8 +211,8 @@ pub const SPECS: &[Spec] = &[
             max: 13000.0,
         },
         skew: true,
-        shown: |s| repet(s) && s.repet.period_source == PeriodSource::Manual,
-        help: "REPET with period_source=manual: the period",
+        shown: |s| tracks_period(s) && s.repet.period_source == PeriodSource::Manual,
+        help: "REPET (and period models) with period_source=manual: the period",
         get: |s| s.repet.manual_period_ms,
         set: |s, v| s.repet.manual_period_ms = v,
         ..ROW
@@ -282,6 +286,16 @@ pub const SPECS: &[Spec] = &[
         help: "REPET, REPET-SIM, Stems: audio ahead the model may also use; adds as much latency",
         get: |s| s.repet.lookahead_s,
         set: |s, v| s.repet.lookahead_s = v,
+        ..ROW
+    },
+    Spec {
+        id: "period_model",
+        name: "Period model",
+        kind: Kind::Switch,
+        shown: similar_frames,
+        help: "REPET-SIM, Stems (lead): also model each frame from its repetitions one, two, ... periods away (REPET's model, with its period settings) and use the mean of the two models; off, similar frames alone (cheaper, for music with no steady period)",
+        get: |s| f32::from(u8::from(s.repet.period_model)),
+        set: |s, v| s.repet.period_model = v >= 0.5,
         ..ROW
     },
     Spec {
