@@ -341,6 +341,16 @@ fn separated(
     )
 }
 
+/// What the unprocessed mixture scores taken as each stem: (background, foreground),
+/// the floor a separation must not fall below.
+fn mixture_scores(background: &[f32], lead: &[f32]) -> (f64, f64) {
+    let mix: Vec<f32> = background.iter().zip(lead).map(|(b, l)| b + l).collect();
+    (
+        unweave::metrics::sdr(background, &mix),
+        unweave::metrics::sdr(lead, &mix),
+    )
+}
+
 /// Repetitions that would lie in silence (after the music, before it, a stopped
 /// transport) are not repetitions: music with silence around it separates as the
 /// music alone, with lookahead or without.
@@ -395,7 +405,7 @@ fn lookahead_never_costs_more_than_a_third_of_a_db() {
         };
         let none = separated(at(0.0), &background, &lead, (0, 0));
         let ahead = separated(at(10.0), &background, &lead, (0, 0));
-        let mix: Vec<f32> = background.iter().zip(&lead).map(|(b, l)| b + l).collect();
+        let floor = mixture_scores(&background, &lead);
         let line = format!(
             "{} {seconds} s: none {:.2} / {:.2}, 10 s ahead {:.2} / {:.2} (the mixture {:.2} / {:.2})",
             algorithm.name(),
@@ -403,8 +413,8 @@ fn lookahead_never_costs_more_than_a_third_of_a_db() {
             none.1,
             ahead.0,
             ahead.1,
-            unweave::metrics::sdr(&background, &mix),
-            unweave::metrics::sdr(&lead, &mix),
+            floor.0,
+            floor.1,
         );
         eprintln!("{line}");
         if ahead.0 < none.0 - 0.3 || ahead.1 < none.1 - 0.3 {
@@ -445,11 +455,7 @@ fn where_nothing_repeats_no_stem_is_worse_than_the_mixture() {
                 ..Settings::default()
             };
             let (b, f) = separated(settings, band, lead, (0, 0));
-            let mix: Vec<f32> = band.iter().zip(lead).map(|(a, b)| a + b).collect();
-            let floor = (
-                unweave::metrics::sdr(band, &mix),
-                unweave::metrics::sdr(lead, &mix),
-            );
+            let floor = mixture_scores(band, lead);
             let line = format!(
                 "{} {name}: background {b:.2} foreground {f:.2}; the mixture {:.2} / {:.2}",
                 algorithm.name(),
@@ -482,11 +488,7 @@ fn repet_sim_finds_the_band_under_a_loud_lead() {
             ..Settings::default()
         };
         let (b, f) = separated(settings, &band, &lead, (0, 0));
-        let mix: Vec<f32> = band.iter().zip(&lead).map(|(a, b)| a + b).collect();
-        let floor = (
-            unweave::metrics::sdr(&band, &mix),
-            unweave::metrics::sdr(&lead, &mix),
-        );
+        let floor = mixture_scores(&band, &lead);
         let line = format!(
             "{seconds} s loop: {b:.2} / {f:.2} (the mixture {:.2} / {:.2})",
             floor.0, floor.1
@@ -522,11 +524,7 @@ fn repet_sim_models_a_loop_heard_few_times_by_its_period() {
             separated(settings, &band, &lead, (0, 0))
         };
         let (on, off) = (with(true), with(false));
-        let mix: Vec<f32> = band.iter().zip(&lead).map(|(a, b)| a + b).collect();
-        let floor = (
-            unweave::metrics::sdr(&band, &mix),
-            unweave::metrics::sdr(&lead, &mix),
-        );
+        let floor = mixture_scores(&band, &lead);
         let line = format!(
             "{seconds} s loop: period model {:.2} / {:.2}, similar frames alone {:.2} / {:.2} (the mixture {:.2} / {:.2})",
             on.0, on.1, off.0, off.1, floor.0, floor.1

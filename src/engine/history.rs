@@ -148,9 +148,9 @@ impl FrameHistory {
         self.audible[n % self.capacity]
     }
 
-    /// Frame `n` pooled into analysis bands, compressed by a cube root, scaled so that its loudest band is the
-    /// largest level whose products over all bands fit an `i32`, and rounded (about 12
-    /// bits). What frames are compared by is their cosine similarity, which the scale
+    /// Frame `n` pooled into analysis bands, compressed by a cube root, scaled so that
+    /// its loudest band is the largest level whose products over all bands fit an `i32`,
+    /// and rounded (about 12 bits). What frames are compared by is their cosine similarity, which the scale
     /// does not change; half the bytes of `f32` and twice the products per instruction
     /// (`pmaddwd`) make REPET-SIM's scan of the buffer, its costliest part, twice as fast.
     pub fn coarse(&self, n: usize) -> &[i16] {

@@ -89,8 +89,9 @@ impl RepetSim {
     /// Applies settings while audio runs, without allocating (the buffer length and
     /// lookahead stay as built).
     pub fn set_settings(&mut self, settings: RepetSettings) {
-        if settings.period_model && !self.period.rolling.settings.period_model {
-            // Its beat spectrum has not heard the frames since it was switched off.
+        if settings.period_model != self.period.rolling.settings.period_model {
+            // Switched on, its beat spectrum has not heard the frames since it was off;
+            // switched off, it holds no model to mix in.
             self.period.reset_period();
         }
         self.period.set_settings(RepetSettings {
@@ -235,12 +236,7 @@ impl RepetSim {
         // repetitions; the similar frames' where parts repeat at other lags, or the lead
         // comes back to a note the period's repetitions also hold. The mean measured
         // better than either alone and than their maximum (README, "Period model").
-        let period_model = if self.period.rolling.settings.period_model {
-            self.period.period_model()
-        } else {
-            None
-        };
-        if let Some(period) = period_model {
+        if let Some(period) = self.period.period_model() {
             for (model, period) in self.model.iter_mut().zip(period) {
                 for (m, p) in model.iter_mut().zip(period) {
                     *m = 0.5 * (*m + p);

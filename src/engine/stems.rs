@@ -110,7 +110,7 @@ fn fill_bass_weight(weight: &mut [f32], crossover_hz: f32, hz_per_bin: f32) {
 
 pub struct FourStems {
     bins: usize,
-    geometry: Geometry,
+    hz_per_bin: f32,
     drums: Hpss,
     lead: RepetSim,
     /// HPSS's lookahead and REPET-SIM's, in hops.
@@ -146,7 +146,7 @@ impl FourStems {
         let (drums_lookahead, lead_lookahead) = (drums.lookahead(), lead.lookahead());
         let mut stems = Self {
             bins,
-            geometry: *geometry,
+            hz_per_bin: geometry.hz_per_bin(),
             drums,
             lead,
             drums_lookahead,
@@ -161,11 +161,7 @@ impl FourStems {
             bass_weight: vec![0.0; bins],
             crossover_hz: settings.stems.bass_hz,
         };
-        fill_bass_weight(
-            &mut stems.bass_weight,
-            stems.crossover_hz,
-            geometry.hz_per_bin(),
-        );
+        fill_bass_weight(&mut stems.bass_weight, stems.crossover_hz, stems.hz_per_bin);
         for buf in [&mut stems.magnitudes, &mut stems.lead_shares] {
             super::buffers::prefault(buf);
         }
@@ -234,11 +230,7 @@ impl Separator for FourStems {
         self.lead.update(settings);
         if settings.stems.bass_hz != self.crossover_hz {
             self.crossover_hz = settings.stems.bass_hz;
-            fill_bass_weight(
-                &mut self.bass_weight,
-                self.crossover_hz,
-                self.geometry.hz_per_bin(),
-            );
+            fill_bass_weight(&mut self.bass_weight, self.crossover_hz, self.hz_per_bin);
         }
     }
 }
