@@ -22,7 +22,7 @@
 //! per second of audio does not grow at small hops.
 
 use super::history::{analysis_decimation, analysis_pool};
-use super::kernels::dot;
+use super::kernels::dot_i16;
 
 #[cfg(test)]
 const BEAT_FRAME_SECONDS: f64 = super::history::ANALYSIS_STEP_SECONDS;
@@ -41,8 +41,14 @@ pub struct BeatSpectrum {
     max_lag: usize,
     /// Shortest window of pairs, in beat frames (see [`MIN_WINDOW_SECONDS`]).
     min_window: usize,
-    /// Power of the last `max_lag + 1` beat frames.
-    power: Vec<f32>,
+    /// Power of the last `max_lag + 1` beat frames, each scaled so that its loudest band
+    /// is `levels` and rounded to `i16`, and the factor back to power. A lag's products
+    /// are the bulk of the beat spectrum's work, and on 16-bit rows they take half the
+    /// memory and half the instructions. Rounding loses bands more than about 35 dB
+    /// (power) below a frame's loudest, which add less than a thousandth to its products.
+    power: Vec<i16>,
+    scales: Vec<f32>,
+    levels: f32,
     /// The beat frame being averaged.
     pending: Vec<f32>,
     pending_hops: usize,
@@ -80,7 +86,10 @@ impl BeatSpectrum {
             beat_seconds,
             max_lag,
             min_window,
-            power: vec![0.0; (max_lag + 1) * bins],
+            power: vec![0; (max_lag + 1) * bins],
+            scales: vec![0.0; max_lag + 1],
+            // Products of two rows stay within an `i32` (see `dot_i16`).
+            levels: ((i32::MAX as f64 / bins as f64).sqrt().floor()).min(i16::MAX as f64) as f32,
             pending: vec![0.0; bins],
             pending_hops: 0,
             dots: vec![0.0; (reach + 1) * (max_lag + 1)],
@@ -170,22 +179,36 @@ impl BeatSpectrum {
         let n = self.count;
         let bins = self.bins;
         let scale = 1.0 / self.decimation as f32;
-        let row = (n % (self.max_lag + 1)) * bins;
+        let slot = n % (self.max_lag + 1);
+        let row = slot * bins;
+        let loudest = self.pending.iter().fold(0.0f32, |a, &b| a.max(b)) * scale;
+        let to_levels = if loudest > 0.0 {
+            self.levels / loudest
+        } else {
+            0.0
+        };
         for (p, q) in self.power[row..row + bins]
             .iter_mut()
             .zip(&mut self.pending)
         {
-            *p = *q * scale;
+            *p = (*q * scale * to_levels).round() as i16;
             *q = 0.0;
         }
+        self.scales[slot] = if loudest > 0.0 {
+            loudest / self.levels
+        } else {
+            0.0
+        };
         self.count += 1;
 
         let (max_lag, rows) = (self.max_lag, self.dots.len() / (self.max_lag + 1));
         let newest = &self.power[row..row + bins];
+        let newest_scale = self.scales[slot];
         let d = (n % rows) * (max_lag + 1);
         for lag in 0..=max_lag.min(n) {
-            let other = ((n - lag) % (max_lag + 1)) * bins;
-            self.dots[d + lag] = dot(newest, &self.power[other..other + bins]);
+            let other = (n - lag) % (max_lag + 1);
+            let products = dot_i16(newest, &self.power[other * bins..(other + 1) * bins]);
+            self.dots[d + lag] = products as f32 * newest_scale * self.scales[other];
         }
         let e_len = self.energy.len();
         self.energy[n % e_len] = self.dots[d];
@@ -225,22 +248,31 @@ impl BeatSpectrum {
                 self.sums(first, n, fresh);
         }
 
+        // Branch-free over the lags heard, so that the square roots go two at a time.
         let heard = self.longest_heard();
-        for lag in 0..=max_lag {
-            let norm = self.recent[lag] * self.lagged[lag];
-            self.spectrum[lag] = if lag == 0 {
-                1.0
-            } else if lag > heard || norm <= 1e-30 {
-                0.0
+        let lags = 1..heard + 1;
+        for (((b, &c), &r), &l) in self.spectrum[lags.clone()]
+            .iter_mut()
+            .zip(&self.cross[lags.clone()])
+            .zip(&self.recent[lags.clone()])
+            .zip(&self.lagged[lags])
+        {
+            let norm = r * l;
+            let cosine = c / norm.max(1e-30).sqrt();
+            *b = if norm > 1e-30 {
+                cosine.clamp(0.0, 1.0) as f32
             } else {
-                (self.cross[lag] / norm.sqrt()).clamp(0.0, 1.0) as f32
+                0.0
             };
         }
+        self.spectrum[0] = 1.0;
+        self.spectrum[heard + 1..].fill(0.0);
         true
     }
 
     pub fn reset(&mut self) {
-        self.power.fill(0.0);
+        self.power.fill(0);
+        self.scales.fill(0.0);
         self.pending.fill(0.0);
         self.pending_hops = 0;
         self.dots.fill(0.0);
@@ -257,6 +289,7 @@ impl BeatSpectrum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::kernels::dot;
 
     /// Frames of a loop `period` beat frames long (random spectra), `len` frames.
     fn loop_frames(period: usize, len: usize, bins: usize, seed: u64) -> Vec<Vec<f32>> {

@@ -40,12 +40,17 @@ const DRIFT: f32 = 0.03;
 const PULSE: f32 = 0.5;
 /// Shortest window the candidates are judged over.
 const MIN_WINDOW_SECONDS: f64 = 3.0;
-/// Beat frames between verdicts (93 ms), and candidates judged per beat frame.
+/// Beat frames between verdicts (93 ms), and candidates judged per beat frame: one, as
+/// a candidate's error over seconds of frames is the costliest step of a frame's work
+/// (three at once made every eighth frame of REPET-SIM and Stems twice as slow as the
+/// others, and those frames their slowest `process` calls).
 const JUDGE_EVERY: usize = 8;
-const PER_UPDATE: usize = 3;
+const PER_UPDATE: usize = 1;
 /// Most divisors of the best peak tried as pulses, and most candidates judged.
 const MAX_DIVISOR: usize = 8;
 const MAX_CANDIDATES: usize = 24;
+/// Peaks whose refinement a proposal remembers.
+const MAX_REFINED: usize = 64;
 
 /// Picks the repeating period and holds it steady.
 #[derive(Clone, Debug, Default)]
@@ -186,16 +191,34 @@ impl PeriodTracker {
                 .map(move |m| m as f32 * d)
                 .take_while(move |&guess| guess <= heard)
         });
-        let anchored = multiples.map(|guess| {
-            let lag = peak_near(spectrum, guess, last).map_or(guess, |p| p.0);
-            refine(spectrum, lag, last)
-        });
+        // Refining is the costly part of a proposal (a comb searched over 301 steps), and
+        // the pulses' multiples meet the same peaks again and again (a bar's multiples are
+        // its beat's too): each peak is refined once.
+        let mut refined = [(0.0f32, 0.0f32); MAX_REFINED];
+        let mut known_peaks = 0;
+        let mut refine_once = |lag: f32| {
+            if let Some(&(_, r)) = refined[..known_peaks].iter().find(|p| p.0 == lag) {
+                return r;
+            }
+            let r = refine(spectrum, lag, last);
+            if known_peaks < MAX_REFINED {
+                refined[known_peaks] = (lag, r);
+                known_peaks += 1;
+            }
+            r
+        };
         // The period held follows its comb (tempo drift, a finer estimate as more
         // multiples are heard) but is not re-anchored to a peak: a lead can make a
         // neighbouring bump the higher.
-        let followed =
-            held.and_then(|t| peak_near(spectrum, t, last).map(|_| refine(spectrum, t, last)));
-        for lag in followed.into_iter().chain(anchored) {
+        let followed = held.and_then(|t| peak_near(spectrum, t, last).map(|_| t));
+        let anchors = followed
+            .into_iter()
+            .chain(multiples.map(|guess| peak_near(spectrum, guess, last).map_or(guess, |p| p.0)));
+        for anchor in anchors {
+            if count == MAX_CANDIDATES {
+                break;
+            }
+            let lag = refine_once(anchor);
             let known = candidates[..count].iter().any(|c| (c.0 - lag).abs() < 1.0);
             let heard_enough = repetition.first_with(lag).max(start) + window / 2 <= newest + 1;
             if count < MAX_CANDIDATES && !known && heard_enough {
@@ -300,19 +323,27 @@ fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
     let used = (1..=multiples)
         .filter(|&k| k == 1 || stands(k))
         .fold(0u64, |mask, k| mask | 1 << (k - 1));
-    let comb = |p: f32| {
-        (1..=multiples)
-            .filter(|&k| used & 1 << (k - 1) != 0)
-            .map(|k| at(k as f32 * p))
-            .sum::<f32>()
-    };
+    // The comb at every step, summed multiple by multiple: each step's sum still adds
+    // its multiples in order (the same value to the bit as one step at a time), but the
+    // 301 sums are independent, where one step's chain of additions kept the CPU waiting
+    // (a proposal's refinements made every eighth frame REPET-SIM's slowest).
+    const STEPS: usize = 301;
+    let step_lag = |step: usize| lag + (step as isize - 150) as f32 * 0.01;
+    let mut scores = [0.0f32; STEPS];
+    for k in (1..=multiples).filter(|&k| used & 1 << (k - 1) != 0) {
+        for (step, score) in scores.iter_mut().enumerate() {
+            let p = step_lag(step);
+            if p >= 1.0 {
+                *score += at(k as f32 * p);
+            }
+        }
+    }
     let (mut best, mut best_score) = (lag, f32::NEG_INFINITY);
-    for step in -150..=150 {
-        let p = lag + step as f32 * 0.01;
+    for (step, &score) in scores.iter().enumerate() {
+        let p = step_lag(step);
         if p < 1.0 {
             continue;
         }
-        let score = comb(p);
         if score > best_score {
             (best, best_score) = (p, score);
         }

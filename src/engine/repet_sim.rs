@@ -142,12 +142,26 @@ impl RepetSim {
                 self.candidates.push((s, t));
             }
         }
-        self.candidates
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, t) in &self.candidates {
-            if self.chosen.len() == self.period.rolling.settings.neighbours {
-                break;
+        // Most similar first (a total order: frames are unique). The choice seldom reads
+        // past the first few times `neighbours` candidates, out of hundreds on a short
+        // loop, so those are ordered a batch at a time rather than all of them.
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let neighbours = self.period.rolling.settings.neighbours;
+        let batch = (4 * neighbours).max(16);
+        let (mut next, mut ordered) = (0, 0);
+        while self.chosen.len() < neighbours && next < self.candidates.len() {
+            if next == ordered {
+                let len = self.candidates.len();
+                let end = (ordered + batch).min(len);
+                let rest = &mut self.candidates[ordered..];
+                if end < len {
+                    rest.select_nth_unstable_by(end - ordered - 1, order);
+                }
+                rest[..end - ordered].sort_unstable_by(order);
+                ordered = end;
             }
+            let t = self.candidates[next].1;
+            next += 1;
             if self.chosen.iter().all(|&c| c.abs_diff(t) >= spacing) {
                 self.chosen.push(t);
             }
