@@ -265,6 +265,18 @@ impl Hpss {
     /// [`Separator::push`], writing the foreground's mask (and the residual's where
     /// there is one) into plain slices: what a cascade of separators calls.
     pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], residual: &mut [f32]) {
+        self.mask_frame_over(magnitude, None, foreground, residual);
+    }
+
+    /// [`Self::mask_frame`] with the harmonic estimate at least `floor` in each bin: what
+    /// a cascade knows of the masked frame's harmonic part from elsewhere.
+    pub fn mask_frame_over(
+        &mut self,
+        magnitude: &[f32],
+        floor: Option<&[f32]>,
+        foreground: &mut [f32],
+        residual: &mut [f32],
+    ) {
         let (bins, groups) = (self.bins, self.groups);
         let row = self.row(self.frames as isize);
         self.history[row..row + groups].as_flattened_mut()[..bins].copy_from_slice(magnitude);
@@ -297,6 +309,11 @@ impl Hpss {
         }
         for g in 0..groups {
             self.harmonic[g] = self.sorted[g * stride + width / 2];
+        }
+        if let Some(floor) = floor {
+            for (h, f) in self.harmonic.as_flattened_mut().iter_mut().zip(floor) {
+                *h = h.max(*f);
+            }
         }
         let harmonic = &self.harmonic.as_flattened()[..bins];
 

@@ -104,6 +104,12 @@ impl RepetSim {
         self.period.set_tempo(tempo);
     }
 
+    /// The period of the period model for the frame masked last, in hops (`None` while
+    /// there is none, or with the period model off).
+    pub(super) fn period_hops(&self) -> Option<f64> {
+        self.period.period_hops()
+    }
+
     /// Picks the repetitions of frame `masked` among the held frames into `chosen`.
     fn choose(&mut self, masked: usize) {
         self.candidates.clear();
