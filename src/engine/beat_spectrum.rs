@@ -22,7 +22,7 @@
 //! per second of audio does not grow at small hops.
 
 use super::history::{analysis_decimation, analysis_pool};
-use super::kernels::dot_i16;
+use super::kernels::{dot_i16, i16_levels, quantise_i16};
 
 #[cfg(test)]
 const BEAT_FRAME_SECONDS: f64 = super::history::ANALYSIS_STEP_SECONDS;
@@ -88,8 +88,7 @@ impl BeatSpectrum {
             min_window,
             power: vec![0; (max_lag + 1) * bins],
             scales: vec![0.0; max_lag + 1],
-            // Products of two rows stay within an `i32` (see `dot_i16`).
-            levels: ((i32::MAX as f64 / bins as f64).sqrt().floor()).min(i16::MAX as f64) as f32,
+            levels: i16_levels(bins),
             pending: vec![0.0; bins],
             pending_hops: 0,
             dots: vec![0.0; (reach + 1) * (max_lag + 1)],
@@ -181,24 +180,12 @@ impl BeatSpectrum {
         let scale = 1.0 / self.decimation as f32;
         let slot = n % (self.max_lag + 1);
         let row = slot * bins;
-        let loudest = self.pending.iter().fold(0.0f32, |a, &b| a.max(b)) * scale;
-        let to_levels = if loudest > 0.0 {
-            self.levels / loudest
-        } else {
-            0.0
-        };
-        for (p, q) in self.power[row..row + bins]
-            .iter_mut()
-            .zip(&mut self.pending)
-        {
-            *p = (*q * scale * to_levels).round() as i16;
-            *q = 0.0;
+        for p in &mut self.pending {
+            *p *= scale;
         }
-        self.scales[slot] = if loudest > 0.0 {
-            loudest / self.levels
-        } else {
-            0.0
-        };
+        self.scales[slot] =
+            quantise_i16(&self.pending, self.levels, &mut self.power[row..row + bins]);
+        self.pending.fill(0.0);
         self.count += 1;
 
         let (max_lag, rows) = (self.max_lag, self.dots.len() / (self.max_lag + 1));

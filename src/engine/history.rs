@@ -1,7 +1,7 @@
 //! The rolling buffer of magnitude frames that REPET and REPET-SIM model the
 //! repeating background from.
 
-use super::kernels::dot_i16;
+use super::kernels::{dot_i16, i16_levels, quantise_i16};
 use super::median::{LANES, Lanes};
 
 /// Bins per analysis band: frames are compared (REPET-SIM's similarities, REPET's beat
@@ -78,7 +78,7 @@ impl FrameHistory {
             pooled: vec![0.0; bands],
             coarse: vec![0; bands * capacity],
             norms: vec![0.0; capacity],
-            levels: ((i32::MAX as f64 / bands as f64).sqrt().floor()).min(i16::MAX as f64) as f32,
+            levels: i16_levels(bands),
             audible: vec![false; capacity],
             silence: silence_magnitude(2 * (bins - 1)),
             count: 0,
@@ -102,16 +102,8 @@ impl FrameHistory {
         for band in &mut self.pooled {
             *band = band.cbrt();
         }
-        let loudest = self.pooled.iter().fold(0.0f32, |a, &b| a.max(b));
         let coarse = &mut self.coarse[slot * self.bands..(slot + 1) * self.bands];
-        if loudest > 0.0 {
-            let scale = self.levels / loudest;
-            for (q, &band) in coarse.iter_mut().zip(&self.pooled) {
-                *q = (band * scale).round() as i16;
-            }
-        } else {
-            coarse.fill(0);
-        }
+        quantise_i16(&self.pooled, self.levels, coarse);
         self.norms[slot] = (dot_i16(coarse, coarse) as f32).sqrt();
         self.audible[slot] = magnitude.iter().any(|&m| m > self.silence);
         self.count += 1;

@@ -18,6 +18,28 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum::<f32>() + rest
 }
 
+/// The largest level to which `len`-long `i16` vectors may be scaled so that any two
+/// of them keep their [`dot_i16`] within an `i32`.
+pub fn i16_levels(len: usize) -> f32 {
+    ((i32::MAX as f64 / len as f64).sqrt().floor()).min(i16::MAX as f64) as f32
+}
+
+/// Scales `values` so that the largest is `levels`, rounds them into `out`, and returns
+/// the factor back to the values (0 where all are 0).
+pub fn quantise_i16(values: &[f32], levels: f32, out: &mut [i16]) -> f32 {
+    let loudest = values.iter().fold(0.0f32, |a, &b| a.max(b));
+    if loudest > 0.0 {
+        let scale = levels / loudest;
+        for (q, &v) in out.iter_mut().zip(values) {
+            *q = (v * scale).round() as i16;
+        }
+        loudest / levels
+    } else {
+        out.fill(0);
+        0.0
+    }
+}
+
 /// Dot product of `i16` vectors in `i32`, in the shape the compiler turns into `pmaddwd`
 /// (eight products and four sums per instruction). The caller keeps the sum within an
 /// `i32`; it wraps otherwise.

@@ -221,7 +221,7 @@ impl PeriodTracker {
             let lag = refine_once(anchor);
             let known = candidates[..count].iter().any(|c| (c.0 - lag).abs() < 1.0);
             let heard_enough = repetition.first_with(lag).max(start) + window / 2 <= newest + 1;
-            if count < MAX_CANDIDATES && !known && heard_enough {
+            if !known && heard_enough {
                 candidates[count] = (lag, 0.0);
                 count += 1;
             }

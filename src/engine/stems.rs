@@ -18,8 +18,8 @@
 //! harmonic part only, after the drums, lost every note's onset to the drums: on the
 //! code-made band of `tests/stems.rs` 3.2 dB of the drums and 2.4 dB of the lead.)
 //! The drums' harmonic estimate is also at least the band's median one period back,
-//! centred there (see `FourStems::previous_cycle`). HPSS then medians the band alone, so the lead's partials raise neither of its
-//! estimates (on that band, other +0.8 dB and drums +0.4 dB against HPSS on the whole
+//! centred there (see `FourStems::previous_cycle`). HPSS then medians the band alone,
+//! so the lead's partials raise neither of its estimates (on that band, other +0.8 dB and drums +0.4 dB against HPSS on the whole
 //! frame). A sustained pad that repeats and a sung line that repeats verbatim are band,
 //! so they go to other.
 //!
@@ -139,10 +139,9 @@ pub struct FourStems {
     bass_weight: Vec<f32>,
     crossover_hz: f32,
     /// The bands of the last `cycle_capacity` frames REPET-SIM masked, `groups` lanes
-    /// each, frame `m` at row `m % cycle_capacity`; `bands_stored` of them so far.
+    /// each, frame `m` at row `m % cycle_capacity`.
     cycle_bands: Vec<Lanes>,
     cycle_capacity: usize,
-    bands_stored: usize,
     groups: usize,
     /// Frames of the median one period back, odd.
     cycle_width: usize,
@@ -181,7 +180,6 @@ impl FourStems {
             crossover_hz: settings.stems.bass_hz,
             cycle_bands: Vec::new(),
             cycle_capacity: 0,
-            bands_stored: 0,
             groups: bins.div_ceil(LANES),
             cycle_width: hpss::harmonic_frames(PREVIOUS_CYCLE_MS, rate, geometry.hop)
                 .min(MAX_PREVIOUS_CYCLE_FRAMES),
@@ -225,7 +223,6 @@ impl FourStems {
         let row = (masked % capacity) * groups;
         self.cycle_bands[row..row + groups].as_flattened_mut()[..self.bins]
             .copy_from_slice(&self.band);
-        self.bands_stored = masked + 1;
         let (Some(period), Some(centre)) = (
             self.lead.period_hops(),
             masked.checked_sub(self.drums_lookahead),
@@ -237,7 +234,7 @@ impl FourStems {
             return false;
         };
         // Every frame of the window stored and still in the ring.
-        if first + width > self.bands_stored || first + capacity < self.bands_stored {
+        if first + width > masked + 1 || first + capacity <= masked {
             return false;
         }
         let mut rows: [&[Lanes]; MAX_PREVIOUS_CYCLE_FRAMES] = [&[]; MAX_PREVIOUS_CYCLE_FRAMES];
@@ -308,7 +305,6 @@ impl Separator for FourStems {
         self.frames = 0;
         self.magnitudes.fill(0.0);
         self.lead_shares.fill(0.0);
-        self.bands_stored = 0;
     }
 
     fn set_tempo(&mut self, tempo: Option<Tempo>) {
