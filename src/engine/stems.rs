@@ -42,7 +42,7 @@
 
 use super::geometry::Geometry;
 use super::hpss::{self, Hpss};
-use super::median::{LANES, Lanes, lower_median_rows, median_scratch};
+use super::median::{LANES, Lanes, slide};
 use super::repet_sim::RepetSim;
 use super::rolling;
 use super::separator::{Entry, Masks, Separator, Side, Stems, Tempo};
@@ -138,16 +138,21 @@ pub struct FourStems {
     scratch: Vec<f32>,
     bass_weight: Vec<f32>,
     crossover_hz: f32,
-    /// The bands of the last `cycle_capacity` frames REPET-SIM masked, `groups` lanes
-    /// each, frame `m` at row `m % cycle_capacity`.
-    cycle_bands: Vec<Lanes>,
+    /// The bands of the last `cycle_width + 1` frames REPET-SIM masked, `groups` lanes
+    /// each, frame `m` at row `m % (cycle_width + 1)`: what leaves the running median.
+    recent_bands: Vec<Lanes>,
+    /// The band's running median over the last `cycle_width` frames, per bin: sorted
+    /// windows of `cycle_width + 1` positions (a `+∞` sentinel last), one per group.
+    cycle_sorted: Vec<Lanes>,
+    /// That median after each of the last `cycle_capacity` frames REPET-SIM masked,
+    /// frame `m` at row `m % cycle_capacity`: centred one period back, the floor.
+    cycle_medians: Vec<Lanes>,
     cycle_capacity: usize,
     groups: usize,
     /// Frames of the median one period back, odd.
     cycle_width: usize,
-    cycle_window: Vec<Lanes>,
-    /// That median: the harmonic estimate's floor.
-    cycle_floor: Vec<Lanes>,
+    /// The median the floor takes, zero at the bass's range.
+    cycle_floor: Vec<f32>,
 }
 
 impl FourStems {
@@ -178,22 +183,25 @@ impl FourStems {
             scratch: vec![0.0; bins],
             bass_weight: vec![0.0; bins],
             crossover_hz: settings.stems.bass_hz,
-            cycle_bands: Vec::new(),
+            recent_bands: Vec::new(),
+            cycle_sorted: Vec::new(),
+            cycle_medians: Vec::new(),
             cycle_capacity: 0,
             groups: bins.div_ceil(LANES),
             cycle_width: hpss::harmonic_frames(PREVIOUS_CYCLE_MS, rate, geometry.hop)
                 .min(MAX_PREVIOUS_CYCLE_FRAMES),
-            cycle_window: vec![[0.0; LANES]; median_scratch(MAX_PREVIOUS_CYCLE_FRAMES)],
-            cycle_floor: vec![[0.0; LANES]; bins.div_ceil(LANES)],
+            cycle_floor: vec![0.0; bins],
         };
+        let (width, groups) = (stems.cycle_width, stems.groups);
         // Back to the longest period REPET tracks, half the median and the drums'
         // lookahead before the newest band.
-        stems.cycle_capacity = geometry.frames(settings.repet.buffer_s / 3.0)
-            + stems.cycle_width
-            + stems.drums_lookahead
-            + 2;
-        stems.cycle_bands = vec![[0.0; LANES]; stems.cycle_capacity * stems.groups];
-        super::buffers::prefault(stems.cycle_bands.as_flattened_mut());
+        stems.cycle_capacity =
+            geometry.frames(settings.repet.buffer_s / 3.0) + width + stems.drums_lookahead + 2;
+        stems.recent_bands = vec![[0.0; LANES]; (width + 1) * groups];
+        stems.cycle_sorted = vec![[0.0; LANES]; (width + 1) * groups];
+        stems.cycle_medians = vec![[0.0; LANES]; stems.cycle_capacity * groups];
+        stems.clear_cycle();
+        super::buffers::prefault(stems.cycle_medians.as_flattened_mut());
         fill_bass_weight(&mut stems.bass_weight, stems.crossover_hz, stems.hz_per_bin);
         for buf in [&mut stems.magnitudes, &mut stems.lead_shares] {
             super::buffers::prefault(buf);
@@ -219,37 +227,56 @@ impl FourStems {
         let Some(masked) = n.checked_sub(self.lead_lookahead) else {
             return false;
         };
-        let (groups, capacity) = (self.groups, self.cycle_capacity);
-        let row = (masked % capacity) * groups;
-        self.cycle_bands[row..row + groups].as_flattened_mut()[..self.bins]
+        // The band's running median: the frame `width` back leaves the sorted windows,
+        // this one enters (silence before the stream, as the windows start), and the
+        // median is kept for the frames that come a period later. A slide per frame,
+        // where a median of the 31 stored bands cost about ten times as much.
+        let (groups, width, capacity) = (self.groups, self.cycle_width, self.cycle_capacity);
+        let recent = |m: usize| (m % (width + 1)) * groups;
+        let row = recent(masked);
+        self.recent_bands[row..row + groups].as_flattened_mut()[..self.bins]
             .copy_from_slice(&self.band);
+        let leaving = masked.checked_sub(width).map(recent);
+        const SILENCE: Lanes = [0.0; LANES];
+        let stored = (masked % capacity) * groups;
+        for g in 0..groups {
+            let old = leaving.map_or(&SILENCE, |r| &self.recent_bands[r + g]);
+            let window = &mut self.cycle_sorted[g * (width + 1)..(g + 1) * (width + 1)];
+            slide(window, width, old, &self.recent_bands[row + g]);
+            self.cycle_medians[stored + g] = window[width / 2];
+        }
         let (Some(period), Some(centre)) = (
             self.lead.period_hops(),
             masked.checked_sub(self.drums_lookahead),
         ) else {
             return false;
         };
-        let width = self.cycle_width;
+        // The median over the window that starts at `first` is the one kept after its
+        // last frame.
         let Some(first) = centre.checked_sub(period.round() as usize + width / 2) else {
             return false;
         };
-        // Every frame of the window stored and still in the ring.
-        if first + width > masked + 1 || first + capacity <= masked {
+        let last = first + width - 1;
+        // That frame stored and still in the ring.
+        if last > masked || last + capacity <= masked {
             return false;
         }
-        let mut rows: [&[Lanes]; MAX_PREVIOUS_CYCLE_FRAMES] = [&[]; MAX_PREVIOUS_CYCLE_FRAMES];
-        for (k, r) in rows[..width].iter_mut().enumerate() {
-            let row = ((first + k) % capacity) * groups;
-            *r = &self.cycle_bands[row..row + groups];
-        }
-        lower_median_rows(
-            &rows[..width],
-            &mut self.cycle_window,
-            &mut self.cycle_floor,
-        );
+        let row = (last % capacity) * groups;
+        let median = &self.cycle_medians[row..row + groups].as_flattened()[..self.bins];
         let above = ((2.0 * self.crossover_hz / self.hz_per_bin).ceil() as usize).min(self.bins);
-        self.cycle_floor.as_flattened_mut()[..above].fill(0.0);
+        self.cycle_floor[..above].fill(0.0);
+        self.cycle_floor[above..].copy_from_slice(&median[above..]);
         true
+    }
+
+    /// The running median of a stream of silence: zeros, and the `+∞` sentinel.
+    fn clear_cycle(&mut self) {
+        let width = self.cycle_width;
+        self.recent_bands.fill([0.0; LANES]);
+        for window in self.cycle_sorted.chunks_exact_mut(width + 1) {
+            window[..width].fill([0.0; LANES]);
+            window[width] = [f32::INFINITY; LANES];
+        }
     }
 
     fn slot(&self, frame: usize, lookahead: usize) -> std::ops::Range<usize> {
@@ -284,7 +311,7 @@ impl Separator for FourStems {
         }
         self.residual.fill(0.0);
         let floor = self.previous_cycle(n);
-        let floor = floor.then(|| &self.cycle_floor.as_flattened()[..self.bins]);
+        let floor = floor.then_some(&self.cycle_floor[..]);
         self.drums
             .mask_frame_over(&self.band, floor, &mut self.percussive, &mut self.residual);
 
@@ -305,6 +332,7 @@ impl Separator for FourStems {
         self.frames = 0;
         self.magnitudes.fill(0.0);
         self.lead_shares.fill(0.0);
+        self.clear_cycle();
     }
 
     fn set_tempo(&mut self, tempo: Option<Tempo>) {
@@ -337,15 +365,21 @@ mod tests {
         assert!(w.windows(2).all(|p| p[1] <= p[0]));
     }
 
-    #[test]
-    fn the_four_masks_never_claim_more_than_the_bin() {
+    /// Stems at its defaults, at 8 kHz and FFT 512, with masks to write into.
+    fn at_8k() -> (Geometry, FourStems, Masks) {
         let geometry = Geometry::new(8_000.0, 512);
         let settings = Settings {
             algorithm: Algorithm::Stems,
             ..Settings::default()
         };
-        let mut stems = FourStems::new(&settings, &geometry);
-        let mut masks = Masks::new(geometry.bins);
+        let stems = FourStems::new(&settings, &geometry);
+        let masks = Masks::new(geometry.bins);
+        (geometry, stems, masks)
+    }
+
+    #[test]
+    fn the_four_masks_never_claim_more_than_the_bin() {
+        let (geometry, mut stems, mut masks) = at_8k();
         let mut rng = crate::rng::XorShift::new(7);
         for _ in 0..200 {
             let frame: Vec<f32> = (0..geometry.bins).map(|_| rng.uniform() * 10.0).collect();
@@ -356,5 +390,45 @@ mod tests {
                 assert!(parts.iter().sum::<f32>() <= 1.0 + 1e-6, "{parts:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_floor_is_the_median_of_the_band_one_period_back() {
+        let (geometry, mut stems, mut masks) = at_8k();
+        let mut rng = crate::rng::XorShift::new(3);
+        // A loop of 37 frames, so that REPET finds a period, with noise on top.
+        let cycle: Vec<Vec<f32>> = (0..37)
+            .map(|_| (0..geometry.bins).map(|_| rng.uniform() * 10.0).collect())
+            .collect();
+        let (width, above) = (
+            stems.cycle_width,
+            ((2.0 * stems.crossover_hz / stems.hz_per_bin).ceil() as usize).min(geometry.bins),
+        );
+        let mut bands: Vec<Vec<f32>> = Vec::new();
+        let mut checked = 0;
+        for n in 0..400 {
+            let frame: Vec<f32> = cycle[n % 37].iter().map(|v| v + rng.uniform()).collect();
+            stems.push(&frame, &mut masks);
+            bands.push(stems.band.clone());
+            let Some(period) = stems.lead.period_hops() else {
+                continue;
+            };
+            let Some(first) = n.checked_sub(period.round() as usize + width / 2) else {
+                continue;
+            };
+            checked += 1;
+            for f in above..geometry.bins {
+                let mut values: Vec<f32> =
+                    bands[first..first + width].iter().map(|b| b[f]).collect();
+                values.sort_by(f32::total_cmp);
+                assert_eq!(
+                    stems.cycle_floor[f],
+                    values[width / 2],
+                    "frame {n}, bin {f}"
+                );
+            }
+            assert!(stems.cycle_floor[..above].iter().all(|&v| v == 0.0));
+        }
+        assert!(checked > 200, "{checked} frames had a floor");
     }
 }
