@@ -145,12 +145,14 @@ impl FrameHistory {
     /// and rounded (about 12 bits). What frames are compared by is their cosine similarity, which the scale
     /// does not change; half the bytes of `f32` and twice the products per instruction
     /// (`pmaddwd`) make REPET-SIM's scan of the buffer, its costliest part, twice as fast.
+    #[inline(always)]
     pub fn coarse(&self, n: usize) -> &[i16] {
         let slot = n % self.capacity;
         &self.coarse[slot * self.bands..(slot + 1) * self.bands]
     }
 
     /// Euclidean norm of [`Self::coarse`] of frame `n`.
+    #[inline(always)]
     pub fn norm(&self, n: usize) -> f32 {
         self.norms[n % self.capacity]
     }

@@ -134,10 +134,13 @@ impl RepetSim {
             return;
         }
         let newest = newest - (newest - oldest) % step;
-        for t in (oldest..=newest).step_by(step) {
-            self.similarity[t % capacity] =
-                similarity(&self.period.rolling.history, masked, t, spacing);
-        }
+        scan(
+            &self.period.rolling.history,
+            masked,
+            (oldest, newest, step),
+            spacing,
+            &mut self.similarity,
+        );
         let similarity_at = |t: usize| self.similarity[t % capacity];
         let threshold = self.period.rolling.settings.similarity_threshold;
         for t in (oldest..=newest).step_by(step) {
@@ -186,14 +189,51 @@ impl RepetSim {
     }
 }
 
+/// The [`similarity`] of frame `masked` with frames `first, first + step, … ≤ last`, each
+/// at its frame number mod `out.len()`. The most of REPET-SIM's work; its integer dot
+/// products are exact, so the AVX2 version where the CPU has it gives the same
+/// similarities to the bit.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn scan(
+    history: &FrameHistory,
+    masked: usize,
+    (first, last, step): (usize, usize, usize),
+    spacing: usize,
+    out: &mut [f32],
+) {
+    let capacity = out.len();
+    for t in (first..=last).step_by(step) {
+        out[t % capacity] = multiversion::target::match_target! {
+            "x86_64+avx2" => similarity_with(history, masked, t, spacing, |a, b| {
+                // SAFETY: this version runs only where the CPU has AVX2.
+                unsafe { super::kernels::dot_i16_avx2(a, b) }
+            }),
+            _ => similarity(history, masked, t, spacing),
+        };
+    }
+}
+
 /// Cosine similarity of frame `masked` with frame `t` on their analysis bands; −1 (never
 /// chosen) within `spacing` of the masked frame or for a silent frame.
+#[inline(always)]
 fn similarity(history: &FrameHistory, masked: usize, t: usize, spacing: usize) -> f32 {
+    similarity_with(history, masked, t, spacing, dot_i16)
+}
+
+/// [`similarity`] with the dot product `dot`.
+#[inline(always)]
+fn similarity_with(
+    history: &FrameHistory,
+    masked: usize,
+    t: usize,
+    spacing: usize,
+    dot: impl Fn(&[i16], &[i16]) -> i32,
+) -> f32 {
     let n = history.norm(masked) * history.norm(t);
     if masked.abs_diff(t) < spacing || n <= 0.0 {
         -1.0
     } else {
-        dot_i16(history.coarse(masked), history.coarse(t)) as f32 / n
+        dot(history.coarse(masked), history.coarse(t)) as f32 / n
     }
 }
 
