@@ -32,7 +32,12 @@ pub type Lanes = [f32; LANES];
 #[inline(always)]
 pub fn slide(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lanes) {
     #[cfg(target_arch = "x86_64")]
-    slide_sse2(window, width, old, new);
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX.
+        unsafe { slide_avx(window, width, old, new) }
+    } else {
+        slide_sse2(window, width, old, new);
+    }
     #[cfg(not(target_arch = "x86_64"))]
     slide_portable(window, width, old, new);
 }
@@ -65,7 +70,8 @@ pub fn slide_portable(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lan
 
 /// [`slide`] in SSE2 (the x86-64 baseline): two halves of four lanes, the blend done
 /// with masks since SSE2 has no `blendv`. (Compilers turn [`slide_portable`] into
-/// shuffles; AVX2 was measured only 6 % faster than this, not worth a dispatch.)
+/// shuffles.) [`slide_avx`] takes its place where the CPU has AVX: HPSS at its defaults
+/// 21.2 → 18.5 ms per 10 s, Stems 113–119 → 107–111.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn slide_sse2(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lanes) {
@@ -91,6 +97,32 @@ fn slide_sse2(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lanes) {
                 before = without;
                 current = next;
             }
+        }
+    }
+}
+
+/// [`slide`] with the eight lanes in one AVX register: the same comparisons, minima and
+/// maxima as [`slide_sse2`], so the same windows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn slide_avx(window: &mut [Lanes], width: usize, old: &Lanes, new: &Lanes) {
+    use std::arch::x86_64::*;
+    assert!(window.len() > width);
+    let p = window.as_mut_ptr().cast::<f32>();
+    // SAFETY: positions 0..=width exist (asserted), each is LANES = 8 floats, one
+    // unaligned 256-bit access.
+    unsafe {
+        let (old, new) = (_mm256_loadu_ps(old.as_ptr()), _mm256_loadu_ps(new.as_ptr()));
+        let mut before = _mm256_set1_ps(f32::NEG_INFINITY);
+        let mut current = _mm256_loadu_ps(p);
+        for k in 0..width {
+            let next = _mm256_loadu_ps(p.add((k + 1) * LANES));
+            let below = _mm256_cmp_ps::<_CMP_LT_OQ>(current, old);
+            let without = _mm256_blendv_ps(next, current, below);
+            let low = _mm256_min_ps(without, new);
+            _mm256_storeu_ps(p.add(k * LANES), _mm256_max_ps(before, low));
+            before = without;
+            current = next;
         }
     }
 }
@@ -386,6 +418,30 @@ mod tests {
                 lane.sort_by(f32::total_cmp);
                 for g in &got {
                     prop_assert_eq!(g[l], lane[(k - 1) / 2]);
+                }
+            }
+        }
+
+        /// The AVX slide (the one `slide` takes where the CPU has AVX) keeps the same
+        /// windows as the SSE2 one, which the tests above then cover only on machines
+        /// without AVX.
+        #[test]
+        fn avx_slide_matches_sse2(
+            values in prop::collection::vec(prop::array::uniform8(0u8..20), 1..80),
+            half in 0usize..8,
+        ) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx") {
+                let width = 2 * half + 1;
+                let mut sse2 = vec![[f32::INFINITY; LANES]; width + 1];
+                let mut avx = sse2.clone();
+                let values: Vec<Lanes> = values.into_iter().map(|v| v.map(f32::from)).collect();
+                for (j, new) in values.iter().enumerate() {
+                    let old = if j >= width { values[j - width] } else { [f32::INFINITY; LANES] };
+                    slide_sse2(&mut sse2, width, &old, new);
+                    // SAFETY: the CPU has AVX.
+                    unsafe { slide_avx(&mut avx, width, &old, new) };
+                    prop_assert_eq!(&sse2, &avx);
                 }
             }
         }
