@@ -310,9 +310,14 @@ fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
         let frac = x - i as f32;
         spectrum[i] + frac * (spectrum[i + 1] - spectrum[i])
     };
+    // A lag near the end of the spectrum (a multiple of a pulse heard up to `last + ½`)
+    // is searched only where the spectrum reaches: `at(x)` reads `spectrum[⌊x⌋ + 1]`,
+    // and `last + 1` is the last bin. Where two multiples or more fit, `multiples`
+    // already keeps every `k·p` at most `last − 1`.
+    let reaches = |p: f32| (1.0..(last + 1) as f32).contains(&p);
     // Only multiples that stand as peaks of their own: right after a change of groove
     // the long lags still describe the old one, and would pull the comb aside.
-    let height = at(lag);
+    let height = at(lag.min(last as f32 + 0.5));
     let stands = |k: usize| {
         let guess = k as f32 * lag;
         let centre = guess.round() as usize;
@@ -333,7 +338,7 @@ fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
     for k in (1..=multiples).filter(|&k| used & 1 << (k - 1) != 0) {
         for (step, score) in scores.iter_mut().enumerate() {
             let p = step_lag(step);
-            if p >= 1.0 {
+            if reaches(p) {
                 *score += at(k as f32 * p);
             }
         }
@@ -341,7 +346,7 @@ fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
     let (mut best, mut best_score) = (lag, f32::NEG_INFINITY);
     for (step, &score) in scores.iter().enumerate() {
         let p = step_lag(step);
-        if p < 1.0 {
+        if !reaches(p) {
             continue;
         }
         if score > best_score {
@@ -393,6 +398,18 @@ mod tests {
         (0..n)
             .map(|_| (0..BINS).map(|_| random.uniform()).collect())
             .collect()
+    }
+
+    #[test]
+    fn a_lag_at_the_end_of_the_spectrum_is_refined_within_it() {
+        // A pulse's multiple heard up to `last + ½` (the clap-validator fuzzer found one at
+        // an odd sample rate, where the spectrum is short).
+        let last = 63;
+        let spectrum: Vec<f32> = (0..last + 2).map(|l| (l as f32 * 0.37).cos()).collect();
+        for lag in [61.0, 62.5, 63.0, 63.5] {
+            let r = refine(&spectrum, lag, last);
+            assert!((1.0..(last + 1) as f32).contains(&r), "{lag} -> {r}");
+        }
     }
 
     #[test]
