@@ -310,14 +310,16 @@ fn refine(spectrum: &[f32], lag: f32, last: usize) -> f32 {
         let frac = x - i as f32;
         spectrum[i] + frac * (spectrum[i + 1] - spectrum[i])
     };
-    // A lag near the end of the spectrum (a multiple of a pulse heard up to `last + ½`)
-    // is searched only where the spectrum reaches: `at(x)` reads `spectrum[⌊x⌋ + 1]`,
-    // and `last + 1` is the last bin. Where two multiples or more fit, `multiples`
-    // already keeps every `k·p` at most `last − 1`.
-    let reaches = |p: f32| (1.0..(last + 1) as f32).contains(&p);
+    // `at(x)` reads `spectrum[⌊x⌋ + 1]`. Where two multiples or more fit, `multiples`
+    // keeps every `k·p` at most `last − 1`; alone, a lag heard up to `last + ½` is
+    // searched up to 1.5 lags further, which `last ≤ len − 2` alone does not keep
+    // inside the spectrum (clap-validator's fuzzer found such a lag at an odd sample
+    // rate). Steps beyond it are skipped.
+    let end = (spectrum.len() - 1) as f32;
+    let reaches = |p: f32| p >= 1.0 && p < end;
     // Only multiples that stand as peaks of their own: right after a change of groove
     // the long lags still describe the old one, and would pull the comb aside.
-    let height = at(lag.min(last as f32 + 0.5));
+    let height = at(lag);
     let stands = |k: usize| {
         let guess = k as f32 * lag;
         let centre = guess.round() as usize;
@@ -408,7 +410,7 @@ mod tests {
         let spectrum: Vec<f32> = (0..last + 2).map(|l| (l as f32 * 0.37).cos()).collect();
         for lag in [61.0, 62.5, 63.0, 63.5] {
             let r = refine(&spectrum, lag, last);
-            assert!((1.0..(last + 1) as f32).contains(&r), "{lag} -> {r}");
+            assert!((1.0..spectrum.len() as f32 - 1.0).contains(&r), "{lag} -> {r}");
         }
     }
 
