@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use unweave::engine::{Algorithm, Engine, Settings, Stem};
+use unweave::engine::{Algorithm, Engine, MAX_STEMS, MaskedFrame, Settings, Stem};
 
 const SR: f32 = 44_100.0;
 
@@ -144,6 +144,55 @@ proptest! {
         let reference = run_fixed(&mut Engine::new(settings, SR, 1, 4096).unwrap(), &input, 4096, 0);
         let out = run_blocks(&mut Engine::new(settings, SR, 1, 4096).unwrap(), &input, &mut blocks_from(sizes), 0);
         prop_assert!(out == reference);
+    }
+}
+
+/// The command line's pipeline: the analysis here, the synthesis on a thread of its
+/// own from copies of the frames, block by block. The stems are the bits of
+/// `Engine::process`.
+#[test]
+fn synthesis_on_another_thread_gives_the_same_bits() {
+    let input = vec![noise(50_000, 13), noise(50_000, 14)];
+    for settings in settings_matrix() {
+        let reference = run_fixed(
+            &mut Engine::new(settings, SR, 2, 4096).unwrap(),
+            &input,
+            777,
+            0,
+        );
+        let mut engine = Engine::new(settings, SR, 2, 4096).unwrap();
+        let mut synthesis = engine.synthesis();
+        let (tx, rx) = std::sync::mpsc::channel::<(Vec<Vec<f32>>, Vec<MaskedFrame>)>();
+        let out = std::thread::scope(|scope| {
+            let behind = scope.spawn(move || {
+                let mut out: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); 2]; MAX_STEMS];
+                for (block, frames) in rx {
+                    synthesis.process(&block, &mut frames.iter());
+                    for (stem, out) in out.iter_mut().enumerate() {
+                        for (c, out) in out.iter_mut().enumerate() {
+                            out.extend_from_slice(synthesis.stem(stem, c));
+                        }
+                    }
+                }
+                out
+            });
+            for start in (0..input[0].len()).step_by(777) {
+                let block: Vec<Vec<f32>> = input
+                    .iter()
+                    .map(|c| c[start..(start + 777).min(c.len())].to_vec())
+                    .collect();
+                let mut frames = Vec::new();
+                engine.analyse(&block, &mut |spectra, at, masks| {
+                    frames.push(MaskedFrame::copy_of(spectra, at, masks));
+                });
+                tx.send((block, frames)).unwrap();
+            }
+            drop(tx);
+            behind.join().unwrap()
+        });
+        for (stem, (out, reference)) in out.iter().zip(&reference).enumerate() {
+            assert!(out == reference, "{settings:?}: stem {stem} differs");
+        }
     }
 }
 

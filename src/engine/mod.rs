@@ -18,6 +18,10 @@
 //!
 //! **Block-size independence**: frames fall on fixed sample positions and all state
 //! moves per sample or per frame, so any slicing of the input gives the same bits.
+//!
+//! **Two halves**: the synthesis ([`Synthesis`]: overlap-add, dry line, complement)
+//! needs only the input and each masked frame, so [`Engine::analyse`] can hand the
+//! frames to a synthesis on another thread (the command line does) for the same bits.
 
 pub mod beat_spectrum;
 pub mod buffers;
@@ -43,6 +47,7 @@ pub mod snpa;
 pub mod spectrogram;
 pub mod stems;
 pub mod stft;
+pub mod synthesis;
 pub mod taught;
 
 use realfft::num_complex::Complex;
@@ -55,6 +60,7 @@ pub use settings::{
     StemsSettings, Taught,
 };
 use stft::Stft;
+pub use synthesis::{MaskedFrame, Synthesis};
 pub use taught::{TemplateError, Templates};
 
 /// Input samples beyond ±this are clipped: a stray huge value must not blow up the
@@ -233,21 +239,17 @@ pub struct Engine {
     custom: bool,
     lookahead: usize,
     latency: usize,
-    /// How many stems there are, which one is the rest, and which are synthesised.
+    /// How many stems there are, and which one is the rest.
     stem_count: usize,
     complement: usize,
-    synthesised: [bool; MAX_STEMS],
 
-    /// Position in the input and overlap-add rings (both `fft_size` long); a multiple
-    /// of the hop when a frame is due, so a run of samples between frames never wraps.
+    /// Position in the input ring (`fft_size` long, as the synthesis's overlap-add
+    /// rings); a multiple of the hop when a frame is due, so a run of samples between
+    /// frames never wraps.
     pos: usize,
     since_frame: usize,
     frames: usize,
     input: Vec<Vec<f32>>,
-    /// Overlap-add accumulators, `[stem][channel]` (the complement's are not used).
-    ola: Vec<Vec<Vec<f32>>>,
-    dry: Vec<Vec<f32>>,
-    dry_pos: usize,
     /// Complex frames awaiting their masks: `lookahead + 1` frames per channel.
     spectra: Vec<Vec<Complex<f32>>>,
 
@@ -256,11 +258,7 @@ pub struct Engine {
     view_magnitude: Vec<f32>,
     masks: Masks,
     time: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
-
-    /// Output of the last block: `[stem][channel]`, `max_block` long each.
-    out: [Vec<Vec<f32>>; MAX_STEMS],
-    out_len: usize,
+    synthesis: Synthesis,
 }
 
 impl Engine {
@@ -336,24 +334,17 @@ impl Engine {
             latency: 0,
             stem_count,
             complement,
-            synthesised,
             pos: 0,
             since_frame: 0,
             frames: 0,
             input: vec![vec![0.0; n]; channels],
-            ola: (0..MAX_STEMS)
-                .map(|s| vec![vec![0.0; if synthesised[s] { n } else { 0 }]; channels])
-                .collect(),
-            dry: Vec::new(),
-            dry_pos: 0,
             spectra: Vec::new(),
             magnitude: vec![0.0; bins],
             view_magnitude: vec![0.0; bins],
             masks: Masks::new(bins),
             time: vec![0.0; n],
-            spectrum: vec![Complex::default(); bins],
-            out: std::array::from_fn(|_| vec![vec![0.0; max_block]; channels]),
-            out_len: 0,
+            // Sized once the latency is known.
+            synthesis: Synthesis::new(n, channels, 0, complement, synthesised, 0),
         };
         engine.lookahead = engine.separator.lookahead();
         engine.latency = n + engine.lookahead * hop;
@@ -361,16 +352,16 @@ impl Engine {
             engine.custom || engine.latency == latency_of(&engine.settings, sample_rate),
             "latency_of disagrees with the separator"
         );
-        engine.dry = vec![vec![0.0; engine.latency]; channels];
+        engine.synthesis = Synthesis::new(
+            n,
+            channels,
+            engine.latency,
+            complement,
+            synthesised,
+            max_block,
+        );
         engine.spectra = vec![vec![Complex::default(); (engine.lookahead + 1) * bins]; channels];
-        for buf in engine
-            .input
-            .iter_mut()
-            .chain(engine.ola.iter_mut().flatten())
-        {
-            prefault(buf);
-        }
-        for buf in engine.dry.iter_mut().chain(engine.out.iter_mut().flatten()) {
+        for buf in &mut engine.input {
             prefault(buf);
         }
         for s in &mut engine.spectra {
@@ -469,12 +460,7 @@ impl Engine {
 
     /// Back to silence, as freshly built. Does not allocate.
     pub fn reset(&mut self) {
-        for buf in self
-            .input
-            .iter_mut()
-            .chain(self.ola.iter_mut().flatten())
-            .chain(&mut self.dry)
-        {
+        for buf in &mut self.input {
             buf.fill(0.0);
         }
         for s in &mut self.spectra {
@@ -483,7 +469,7 @@ impl Engine {
         self.pos = 0;
         self.since_frame = 0;
         self.frames = 0;
-        self.dry_pos = 0;
+        self.synthesis.reset();
         self.separator.reset();
     }
 
@@ -499,6 +485,41 @@ impl Engine {
         input: &[S],
         observer: &mut O,
     ) {
+        self.run(
+            input,
+            observer,
+            None::<&mut fn(&[Vec<Complex<f32>>], usize, &Masks)>,
+        );
+    }
+
+    /// [`Engine::process`] without the synthesis: every frame masked during the block
+    /// goes to `frame` as `(spectra, at, masks)`, channel `c`'s spectrum at
+    /// `spectra[c][at·bins..(at + 1)·bins]`, for a [`Synthesis`] from
+    /// [`Engine::synthesis`] to turn into the stems, on another thread if the caller
+    /// likes ([`Synthesis::process`] with the same blocks and these frames in order).
+    pub fn analyse<S: AsRef<[f32]>>(
+        &mut self,
+        input: &[S],
+        frame: &mut impl FnMut(&[Vec<Complex<f32>>], usize, &Masks),
+    ) {
+        self.run(input, &mut (), Some(frame));
+    }
+
+    /// A synthesis for [`Engine::analyse`]'s frames: silent, at the stream's start.
+    pub fn synthesis(&self) -> Synthesis {
+        self.synthesis.fresh()
+    }
+
+    /// The block's samples into the input ring, a frame analysed and masked at every
+    /// hop; synthesised here, or handed to `frame` when there is one.
+    fn run<S: AsRef<[f32]>, O: FrameObserver, F>(
+        &mut self,
+        input: &[S],
+        observer: &mut O,
+        mut frame: Option<&mut F>,
+    ) where
+        F: FnMut(&[Vec<Complex<f32>>], usize, &Masks),
+    {
         assert_eq!(input.len(), self.channels, "one input slice per channel");
         let len = input[0].as_ref().len();
         assert!(
@@ -509,48 +530,42 @@ impl Engine {
         let mut done = 0;
         while done < len {
             let run = (hop - self.since_frame).min(len - done);
+            if frame.is_none() {
+                self.synthesis.take(input, done, run);
+            }
             for (c, input) in input.iter().enumerate().take(self.channels) {
                 let x = &input.as_ref()[done..done + run];
                 let ring = &mut self.input[c][self.pos..self.pos + run];
-                let dry = &mut self.dry[c][self.dry_pos..self.dry_pos + run];
-                let mut rest = std::mem::take(&mut self.out[self.complement][c]);
-                let rest_run = &mut rest[done..done + run];
-                for k in 0..run {
-                    let x = sanitise(x[k]);
-                    rest_run[k] = std::mem::replace(&mut dry[k], x);
-                    ring[k] = x;
+                for (r, x) in ring.iter_mut().zip(x) {
+                    *r = sanitise(*x);
                 }
-                for s in (0..MAX_STEMS).filter(|&s| self.synthesised[s]) {
-                    let ola = &mut self.ola[s][c][self.pos..self.pos + run];
-                    let out = &mut self.out[s][c][done..done + run];
-                    for ((o, a), r) in out.iter_mut().zip(ola).zip(rest_run.iter_mut()) {
-                        *o = flush(std::mem::take(a));
-                        *r -= *o;
-                    }
-                }
-                self.out[self.complement][c] = rest;
             }
             done += run;
             self.pos = (self.pos + run) % n;
-            self.dry_pos = (self.dry_pos + run) % self.latency;
             self.since_frame += run;
             if self.since_frame == hop {
                 self.since_frame = 0;
-                self.frame(observer);
+                let masked = self.frame(observer);
+                match frame.as_mut() {
+                    Some(frame) => frame(&self.spectra, masked, &self.masks),
+                    None => self.synthesis.frame(&self.spectra, masked, &self.masks),
+                }
             }
         }
         if self.since_frame > 0 {
             self.separator.work(self.since_frame, hop);
         }
-        self.out_len = len;
+        self.synthesis.end_block(len);
     }
 
     /// One channel of one stem from the last [`Engine::process`] call.
     pub fn stem(&self, stem: impl Into<usize>, channel: usize) -> &[f32] {
-        &self.out[stem.into()][channel][..self.out_len]
+        self.synthesis.stem(stem, channel)
     }
 
-    fn frame<O: FrameObserver>(&mut self, observer: &mut O) {
+    /// Analyses and masks the frame just due; returns the slot of the frame masked
+    /// (`lookahead` frames back).
+    fn frame<O: FrameObserver>(&mut self, observer: &mut O) -> usize {
         let n = self.stft.size;
         let bins = self.stft.bins();
         let newest = self.frames % (self.lookahead + 1);
@@ -582,21 +597,7 @@ impl Engine {
         if observer.wants_frames() {
             self.observe(masked, observer);
         }
-
-        for c in 0..self.channels {
-            let frame = &self.spectra[c][masked * bins..(masked + 1) * bins];
-            for s in (0..MAX_STEMS).filter(|&s| self.synthesised[s]) {
-                Self::synthesise(
-                    &mut self.stft,
-                    frame,
-                    self.masks.get(s),
-                    &mut self.spectrum,
-                    &mut self.time,
-                    &mut self.ola[s][c],
-                    self.pos,
-                );
-            }
-        }
+        masked
     }
 
     fn observe<O: FrameObserver>(&mut self, masked: usize, observer: &mut O) {
@@ -622,32 +623,5 @@ impl Engine {
             stems: self.stem_count,
             complement: self.complement,
         });
-    }
-
-    /// Masks `frame`, transforms it back and overlap-adds it at `pos` onwards.
-    fn synthesise(
-        stft: &mut Stft,
-        frame: &[Complex<f32>],
-        mask: &[f32],
-        spectrum: &mut [Complex<f32>],
-        time: &mut [f32],
-        ola: &mut [f32],
-        pos: usize,
-    ) {
-        for ((s, x), m) in spectrum.iter_mut().zip(frame).zip(mask) {
-            let masked = x * *m;
-            *s = Complex::new(flush(masked.re), flush(masked.im));
-        }
-        stft.inverse(spectrum, time);
-        let n = stft.size;
-        let (to_end, from_start) = ola.split_at_mut(pos);
-        let (first, second) = time.split_at(n - pos);
-        let (w_first, w_second) = stft.synthesis.split_at(n - pos);
-        for ((o, t), w) in from_start.iter_mut().zip(first).zip(w_first) {
-            *o += t * w;
-        }
-        for ((o, t), w) in to_end.iter_mut().zip(second).zip(w_second) {
-            *o += t * w;
-        }
     }
 }

@@ -410,7 +410,10 @@ mod tests {
         let spectrum: Vec<f32> = (0..last + 2).map(|l| (l as f32 * 0.37).cos()).collect();
         for lag in [61.0, 62.5, 63.0, 63.5] {
             let r = refine(&spectrum, lag, last);
-            assert!((1.0..spectrum.len() as f32 - 1.0).contains(&r), "{lag} -> {r}");
+            assert!(
+                (1.0..spectrum.len() as f32 - 1.0).contains(&r),
+                "{lag} -> {r}"
+            );
         }
     }
 

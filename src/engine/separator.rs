@@ -117,6 +117,13 @@ impl Masks {
     pub fn all_mut(&mut self) -> &mut [Vec<f32>; MAX_STEMS] {
         &mut self.masks
     }
+
+    /// Takes `other`'s values (of the same bins). Does not allocate.
+    pub fn copy_from(&mut self, other: &Masks) {
+        for (mask, from) in self.masks.iter_mut().zip(&other.masks) {
+            mask.copy_from_slice(from);
+        }
+    }
 }
 
 /// The names of an algorithm's stems, in output order: one table for file names,
