@@ -141,15 +141,23 @@ impl RepetSim {
             spacing,
             &mut self.similarity,
         );
-        let similarity_at = |t: usize| self.similarity[t % capacity];
+        // The local maxima, walking the ring with one position that wraps: three
+        // divisions per frame (`t % capacity`) were most of this loop's time.
         let threshold = self.period.rolling.settings.similarity_threshold;
-        for t in (oldest..=newest).step_by(step) {
-            let s = similarity_at(t);
-            let rises = t == oldest || s >= similarity_at(t - step);
-            let falls = t == newest || s > similarity_at(t + step);
+        let (mut t, mut at) = (oldest, oldest % capacity);
+        let (mut before, mut s) = (None, self.similarity[at]);
+        loop {
+            let next_at = (t < newest).then(|| ring_step(at, step, capacity));
+            let after = next_at.map(|a| self.similarity[a]);
+            let rises = before.is_none_or(|b| s >= b);
+            let falls = after.is_none_or(|a| s > a);
             if rises && falls && s > 0.0 && s >= threshold {
                 self.candidates.push((s, t));
             }
+            let (Some(next_at), Some(after)) = (next_at, after) else {
+                break;
+            };
+            (before, s, at, t) = (Some(s), after, next_at, t + step);
         }
         // Most similar first (a total order: frames are unique). The choice seldom reads
         // past the first few times `neighbours` candidates, out of hundreds on a short
@@ -202,14 +210,28 @@ fn scan(
     out: &mut [f32],
 ) {
     let capacity = out.len();
+    let mut at = first % capacity;
     for t in (first..=last).step_by(step) {
-        out[t % capacity] = multiversion::target::match_target! {
+        let slot = at;
+        at = ring_step(at, step, capacity);
+        out[slot] = multiversion::target::match_target! {
             "x86_64+avx2" => similarity_with(history, masked, t, spacing, |a, b| {
                 // SAFETY: this version runs only where the CPU has AVX2.
                 unsafe { super::kernels::dot_i16_avx2(a, b) }
             }),
             _ => similarity(history, masked, t, spacing),
         };
+    }
+}
+
+/// The ring position `step` after `at` in a ring of `capacity` (`step ≤ capacity`).
+#[inline(always)]
+fn ring_step(at: usize, step: usize, capacity: usize) -> usize {
+    let next = at + step;
+    if next >= capacity {
+        next - capacity
+    } else {
+        next
     }
 }
 
