@@ -235,8 +235,6 @@ pub struct Engine {
     max_block: usize,
     stft: Stft,
     separator: Box<dyn Separator>,
-    /// The separator is one of the caller's ([`Engine::with_separator`]).
-    custom: bool,
     lookahead: usize,
     latency: usize,
     /// How many stems there are, and which one is the rest.
@@ -322,6 +320,20 @@ impl Engine {
         let is_custom = custom.is_some();
         let separator = custom
             .unwrap_or_else(|| (registry::entry(settings.algorithm).build)(&settings, &geometry));
+        let lookahead = separator.lookahead();
+        let latency = n + lookahead * hop;
+        debug_assert!(
+            is_custom || latency == latency_of(&settings, sample_rate),
+            "latency_of disagrees with the separator"
+        );
+        let synthesis = Synthesis::new(
+            stft.clone(),
+            channels,
+            latency,
+            complement,
+            synthesised,
+            max_block,
+        );
         let mut engine = Self {
             settings,
             sample_rate,
@@ -329,38 +341,21 @@ impl Engine {
             max_block,
             stft,
             separator,
-            custom: is_custom,
-            lookahead: 0,
-            latency: 0,
+            lookahead,
+            latency,
             stem_count,
             complement,
             pos: 0,
             since_frame: 0,
             frames: 0,
             input: vec![vec![0.0; n]; channels],
-            spectra: Vec::new(),
+            spectra: vec![vec![Complex::default(); (lookahead + 1) * bins]; channels],
             magnitude: vec![0.0; bins],
             view_magnitude: vec![0.0; bins],
             masks: Masks::new(bins),
             time: vec![0.0; n],
-            // Sized once the latency is known.
-            synthesis: Synthesis::new(n, channels, 0, complement, synthesised, 0),
+            synthesis,
         };
-        engine.lookahead = engine.separator.lookahead();
-        engine.latency = n + engine.lookahead * hop;
-        debug_assert!(
-            engine.custom || engine.latency == latency_of(&engine.settings, sample_rate),
-            "latency_of disagrees with the separator"
-        );
-        engine.synthesis = Synthesis::new(
-            n,
-            channels,
-            engine.latency,
-            complement,
-            synthesised,
-            max_block,
-        );
-        engine.spectra = vec![vec![Complex::default(); (engine.lookahead + 1) * bins]; channels];
         for buf in &mut engine.input {
             prefault(buf);
         }

@@ -16,7 +16,9 @@ pub fn hann(size: usize) -> Vec<f32> {
         .collect()
 }
 
-/// One STFT size: the window, both FFT plans and their scratch space.
+/// One STFT size: the window, both FFT plans and their scratch space. A clone shares
+/// the plans and has scratch space of its own.
+#[derive(Clone)]
 pub struct Stft {
     pub size: usize,
     pub hop: usize,

@@ -66,16 +66,15 @@ impl MaskedFrame {
 }
 
 impl Synthesis {
-    /// Everything allocated here; `latency` is the engine's.
+    /// Everything allocated here; `stft` and `latency` are the engine's.
     pub(crate) fn new(
-        fft_size: usize,
+        stft: Stft,
         channels: usize,
         latency: usize,
         complement: usize,
         synthesised: [bool; MAX_STEMS],
         max_block: usize,
     ) -> Self {
-        let stft = Stft::new(fft_size);
         let (n, bins) = (stft.size, stft.bins());
         let mut synthesis = Self {
             stft,
@@ -111,7 +110,7 @@ impl Synthesis {
     /// A fresh synthesis like this one (silent, at the start of the stream).
     pub(crate) fn fresh(&self) -> Self {
         Self::new(
-            self.stft.size,
+            self.stft.clone(),
             self.channels,
             self.latency,
             self.complement,
