@@ -196,6 +196,90 @@ fn synthesis_on_another_thread_gives_the_same_bits() {
     }
 }
 
+/// The command line runs the work that depends on the input alone (REPET-SIM's period
+/// model, in REPET-SIM and in Stems) on a thread of its own, split off the engine: fed
+/// the same blocks there, it leaves the stems the same bits as one engine's.
+#[test]
+fn a_part_split_off_to_another_thread_leaves_the_same_bits() {
+    let (band, lead) = loop_and_lead(9 * SR as usize, SR, 1.3, 5);
+    let input = vec![
+        band.iter()
+            .zip(&lead)
+            .map(|(b, l)| b + l)
+            .collect::<Vec<f32>>(),
+        band.iter().zip(&lead).map(|(b, l)| b + 0.5 * l).collect(),
+    ];
+    let mut split = 0;
+    for (algorithm, fft_size, lookahead_s, period_model) in [
+        (Algorithm::RepetSim, 2048, 0.0, true),
+        (Algorithm::RepetSim, 1024, 0.7, true),
+        (Algorithm::RepetSim, 2048, 0.0, false),
+        (Algorithm::Stems, 2048, 0.0, true),
+        (Algorithm::Stems, 4096, 0.4, true),
+        (Algorithm::Repet, 2048, 0.0, true),
+        (Algorithm::Hpss, 2048, 0.0, true),
+    ] {
+        let mut settings = Settings {
+            algorithm,
+            fft_size,
+            ..Settings::default()
+        };
+        settings.repet.lookahead_s = lookahead_s;
+        settings.repet.period_model = period_model;
+        let one = |settings| {
+            run_fixed(
+                &mut Engine::new(settings, SR, 2, 4096).unwrap(),
+                &input,
+                777,
+                0,
+            )
+        };
+        let reference = one(settings);
+        let mut engine = Engine::new(settings, SR, 2, 4096).unwrap();
+        let Some(mut alongside) = engine.split_off() else {
+            let splits =
+                period_model && matches!(algorithm, Algorithm::RepetSim | Algorithm::Stems);
+            assert!(!splits, "{settings:?} has a period model to split off");
+            continue;
+        };
+        assert!(engine.split_off().is_none(), "split off twice");
+        split += 1;
+        let out = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<f32>>>(4);
+            scope.spawn(move || {
+                for block in rx {
+                    alongside.analyse(&block, &mut |_, _, _| {});
+                }
+            });
+            let mut out: [Vec<Vec<f32>>; MAX_STEMS] = std::array::from_fn(|_| vec![Vec::new(); 2]);
+            for start in (0..input[0].len()).step_by(777) {
+                let block: Vec<Vec<f32>> = input
+                    .iter()
+                    .map(|c| c[start..(start + 777).min(c.len())].to_vec())
+                    .collect();
+                tx.send(block.clone()).unwrap();
+                engine.process(&block);
+                for (stem, out) in out.iter_mut().enumerate() {
+                    for (c, out) in out.iter_mut().enumerate() {
+                        out.extend_from_slice(engine.stem(stem, c));
+                    }
+                }
+            }
+            out
+        });
+        for (stem, (out, reference)) in out.iter().zip(&reference).enumerate() {
+            assert!(out == reference, "{settings:?}: stem {stem} differs");
+        }
+        // The period model was at work: without it the stems differ.
+        settings.repet.period_model = false;
+        assert!(
+            one(settings) != reference,
+            "{settings:?}: no period model heard"
+        );
+    }
+    assert_eq!(split, 4);
+}
+
 #[test]
 fn same_input_same_bits_and_reset_starts_afresh() {
     let input = vec![noise(40_000, 6), noise(40_000, 7)];

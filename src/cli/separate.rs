@@ -183,6 +183,9 @@ pub fn separate_file(
             unreachable!("templates mapped to this engine's analysis fit it");
         }
     }
+    // The separator's work that depends on the input alone (REPET-SIM's period model)
+    // runs on a thread of its own, fed the same blocks.
+    let ahead = engine.split_off();
     let targets = stem_paths(input, out_dir, settings);
     let writers = targets
         .iter()
@@ -208,8 +211,9 @@ pub fn separate_file(
     // the analysis instead of adding to it (on a 60 s stereo file decoding and writing
     // were a third of HPSS's wall time, and the inverse FFTs an eighth of Stems'): the
     // reader decodes ahead, the engine analyses and masks here, the synthesis turns the
-    // masked frames into stems behind it, the writer writes behind that. Bounded queues
-    // keep memory flat.
+    // masked frames into stems behind it, the writer writes behind that. Where the
+    // separator has a part that depends on the input alone, it runs alongside the
+    // analysis. Bounded queues keep memory flat.
     std::thread::scope(|scope| {
         let (decoded_tx, decoded_rx) = std::sync::mpsc::sync_channel(QUEUE);
         let (analysed_tx, analysed_rx) = std::sync::mpsc::sync_channel(QUEUE);
@@ -218,6 +222,8 @@ pub fn separate_file(
         let decoder = scope.spawn(move || decode_ahead(reader, decoded_tx));
         let stems: Vec<usize> = writers.iter().map(|(stem, _)| *stem).collect();
         let writer = scope.spawn(move || write_behind(writers, channels, separated_rx));
+        let (ahead_tx, ahead_rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let alongside = ahead.map(|ahead| scope.spawn(move || analyse_alongside(ahead, ahead_rx)));
         let synthesis = engine.synthesis();
         let synthesiser = scope.spawn(move || {
             synthesise_behind(synthesis, &stems, analysed_rx, separated_tx, recycled_tx)
@@ -226,6 +232,7 @@ pub fn separate_file(
             &mut engine,
             channels,
             decoded_rx,
+            alongside.is_some().then_some(ahead_tx),
             analysed_tx,
             recycled_rx,
             bar,
@@ -233,6 +240,11 @@ pub fn separate_file(
         // Every queue is closed now (each stage owned its ends): no thread can be left
         // waiting.
         let decoded = decoder.join().expect("the decoding thread does not panic");
+        if let Some(alongside) = alongside {
+            alongside
+                .join()
+                .expect("the thread alongside does not panic");
+        }
         synthesiser
             .join()
             .expect("the synthesis thread does not panic");
@@ -289,6 +301,14 @@ fn write_behind(
     Ok(Vec::new())
 }
 
+/// Runs the part of the separator split off the engine ([`Engine::split_off`]) over
+/// the blocks the engine gets, until they end.
+fn analyse_alongside(mut ahead: Engine, blocks: std::sync::mpsc::Receiver<Vec<Vec<f32>>>) {
+    for block in blocks {
+        ahead.analyse(&block, &mut |_, _, _| {});
+    }
+}
+
 /// One engine block, analysed: its input, the frames masked in it, and how many of its
 /// first samples are still the latency, to drop.
 struct Analysed {
@@ -299,10 +319,13 @@ struct Analysed {
 
 /// Runs the engine's analysis over the decoded blocks, then over its latency of
 /// silence, and sends each block on with its masked frames, then `None` for the end.
+/// Each block goes to `alongside` first, where the part split off the engine runs.
+#[allow(clippy::too_many_arguments)]
 fn separate_stream(
     engine: &mut Engine,
     channels: usize,
     decoded: std::sync::mpsc::Receiver<Result<Vec<f32>, CliError>>,
+    alongside: Option<std::sync::mpsc::SyncSender<Vec<Vec<f32>>>>,
     analysed: std::sync::mpsc::SyncSender<Option<Analysed>>,
     recycled: std::sync::mpsc::Receiver<MaskedFrame>,
     bar: &ProgressBar,
@@ -314,6 +337,35 @@ fn separate_stream(
     let mut input_frames = 0u64;
     let mut flushing = latency;
     let mut decoded = decoded.into_iter();
+    let mut behind = std::collections::VecDeque::new();
+    // Analyses a block and sends it on; false once the writer has stopped (on an error,
+    // which it reports).
+    let mut analyse_block = |input: Vec<Vec<f32>>| -> bool {
+        let frames = input[0].len();
+        let mut masked = Vec::new();
+        engine.analyse(&input, &mut |spectra, at, masks| {
+            masked.push(match recycled.try_recv() {
+                Ok(mut frame) => {
+                    frame.copy_from(spectra, at, masks);
+                    frame
+                }
+                Err(_) => MaskedFrame::copy_of(spectra, at, masks),
+            });
+        });
+        let keep_from = skip.min(frames);
+        skip -= keep_from;
+        let block = Analysed {
+            input,
+            frames: masked,
+            skip: keep_from,
+        };
+        if analysed.send(Some(block)).is_err() {
+            return false;
+        }
+        input_frames += (frames - keep_from) as u64;
+        bar.set_position(input_frames);
+        true
+    };
     loop {
         let at_end = match decoded.next() {
             Some(b) => {
@@ -345,37 +397,38 @@ fn separate_stream(
                 }
             }
             pending.drain(..frames * channels);
-            let mut masked = Vec::new();
-            engine.analyse(&input, &mut |spectra, at, masks| {
-                masked.push(match recycled.try_recv() {
-                    Ok(mut frame) => {
-                        frame.copy_from(spectra, at, masks);
-                        frame
-                    }
-                    Err(_) => MaskedFrame::copy_of(spectra, at, masks),
-                });
-            });
-            let keep_from = skip.min(frames);
-            skip -= keep_from;
-            let block = Analysed {
-                input,
-                frames: masked,
-                skip: keep_from,
-            };
-            if analysed.send(Some(block)).is_err() {
-                // The writer stopped on an error; it reports it.
-                return Ok(());
+            // The part alongside gets each block a few blocks before the engine, so
+            // that its results wait for the engine rather than the engine for them.
+            if let Some(alongside) = &alongside {
+                // It stops only by panicking, which the engine's wait for it reports.
+                let _ = alongside.send(input.clone());
             }
-            input_frames += (frames - keep_from) as u64;
-            bar.set_position(input_frames);
+            behind.push_back(input);
+            let head_start = if alongside.is_some() { HEAD_START } else { 0 };
+            while behind.len() > head_start {
+                let Some(input) = behind.pop_front() else {
+                    break;
+                };
+                if !analyse_block(input) {
+                    return Ok(());
+                }
+            }
         }
         if at_end {
+            while let Some(input) = behind.pop_front() {
+                if !analyse_block(input) {
+                    return Ok(());
+                }
+            }
             // Closed already if the writer stopped on an error; it reports it.
             let _ = analysed.send(None);
             return Ok(());
         }
     }
 }
+
+/// Blocks the part split off the engine gets ahead of the engine.
+const HEAD_START: usize = 2;
 
 /// Turns each analysed block into the stems and sends them on (every stem's
 /// interleaved frames, one stem after the other, in the order of `stems`), the latency

@@ -500,6 +500,20 @@ impl Engine {
         self.run(input, &mut (), Some(frame));
     }
 
+    /// Splits off the part of the separator's work that depends on the input alone
+    /// ([`Separator::split_off`]), with an analysis of its own. Fed the same blocks on
+    /// another thread through its [`Engine::analyse`] (its frames ignored), it works
+    /// alongside this engine, whose stems stay the same to the bit. At the stream's
+    /// start only; `None` where the separator has no such part.
+    pub fn split_off(&mut self) -> Option<Engine> {
+        if self.frames > 0 {
+            return None;
+        }
+        let half = self.separator.split_off()?;
+        let (settings, rate, channels) = (self.settings, self.sample_rate, self.channels);
+        Self::build(settings, Some(half), rate, channels, self.max_block).ok()
+    }
+
     /// A synthesis for [`Engine::analyse`]'s frames: silent, at the stream's start.
     pub fn synthesis(&self) -> Synthesis {
         self.synthesis.fresh()

@@ -101,6 +101,11 @@ impl Repet {
         self.tempo = tempo.filter(|t| t.bpm > 0.0 && t.beats_per_bar > 0.0);
     }
 
+    /// The host's tempo, as last set.
+    pub(super) fn tempo(&self) -> Option<Tempo> {
+        self.tempo
+    }
+
     /// The period used for the frame masked last, in hops.
     pub(super) fn period_hops(&self) -> Option<f64> {
         self.period

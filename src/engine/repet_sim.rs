@@ -26,6 +26,8 @@
 //! compare by loudness and a loud lead does not decide which frames are alike; the
 //! model is made of the full frames.
 
+use std::sync::mpsc::{Receiver, Sender};
+
 use super::history::{FrameHistory, analysis_decimation};
 use super::kernels::dot_i16;
 use super::median::{LANES, Lanes, lower_median_rows, median_scratch};
@@ -61,6 +63,53 @@ pub struct RepetSim {
     chosen: Vec<usize>,
     window: Vec<Lanes>,
     model: Vec<Lanes>,
+    /// Once REPET's half is split off ([`Separator::split_off`]): the frames it models,
+    /// in order, and what it sent with the last.
+    fed: Option<Receiver<PeriodFrame>>,
+    fed_model: Option<Vec<Lanes>>,
+    fed_period: Option<f64>,
+}
+
+/// What REPET's half, split off to another thread, sends for each frame: what
+/// `Repet::model_frame` gives on it.
+struct PeriodFrame {
+    /// The frame masked now (`None` while it lies before the stream).
+    masked: Option<usize>,
+    /// Its model from its repetitions one, two, … periods away, while any is held.
+    model: Option<Vec<Lanes>>,
+    /// The period that model used, in hops.
+    period: Option<f64>,
+}
+
+/// REPET-SIM's period model on a thread of its own: REPET on the same frames, its beat
+/// spectrum, period tracking and model from the repetitions (two fifths of REPET-SIM's
+/// work at the defaults), sent frame by frame to the REPET-SIM it was split from. Its
+/// own masks stay silent.
+struct PeriodHalf {
+    repet: Repet,
+    foreground: Vec<f32>,
+    results: Sender<PeriodFrame>,
+}
+
+impl Separator for PeriodHalf {
+    fn lookahead(&self) -> usize {
+        self.repet.rolling.lookahead
+    }
+
+    fn push(&mut self, magnitude: &[f32], _masks: &mut Masks) {
+        let masked = self.repet.model_frame(magnitude, &mut self.foreground);
+        let frame = PeriodFrame {
+            masked,
+            model: self.repet.period_model().map(<[Lanes]>::to_vec),
+            period: self.repet.period_hops(),
+        };
+        // With the other half gone (its stream stopped) there is no one left to tell.
+        let _ = self.results.send(frame);
+    }
+
+    fn reset(&mut self) {
+        Separator::reset(&mut self.repet);
+    }
 }
 
 impl RepetSim {
@@ -83,6 +132,9 @@ impl RepetSim {
             chosen,
             window: vec![[0.0; LANES]; median_scratch(MAX_NEIGHBOURS)],
             model: vec![[0.0; LANES]; groups],
+            fed: None,
+            fed_model: None,
+            fed_period: None,
         }
     }
 
@@ -107,7 +159,10 @@ impl RepetSim {
     /// The period of the period model for the frame masked last, in hops (`None` while
     /// there is none, or with the period model off).
     pub(super) fn period_hops(&self) -> Option<f64> {
-        self.period.period_hops()
+        match self.fed {
+            Some(_) => self.fed_period,
+            None => self.period.period_hops(),
+        }
     }
 
     /// Picks the repetitions of frame `masked` among the held frames into `chosen`.
@@ -279,6 +334,24 @@ impl Separator for RepetSim {
 
     fn reset(&mut self) {
         Separator::reset(&mut self.period);
+        (self.fed_model, self.fed_period) = (None, None);
+    }
+
+    /// REPET's half: the period model, at the stream's start and with it on.
+    fn split_off(&mut self) -> Option<Box<dyn Separator>> {
+        let rolling = &self.period.rolling;
+        if !rolling.settings.period_model || self.fed.is_some() || rolling.history.count() > 0 {
+            return None;
+        }
+        let mut repet = Repet::new(rolling.settings, rolling.sample_rate, rolling.fft_size);
+        repet.set_tempo(self.period.tempo());
+        let (results, fed) = std::sync::mpsc::channel();
+        self.fed = Some(fed);
+        Some(Box::new(PeriodHalf {
+            foreground: vec![0.0; rolling.bins],
+            repet,
+            results,
+        }))
     }
 }
 
@@ -286,7 +359,17 @@ impl RepetSim {
     /// [`Separator::push`], writing the foreground's mask (and the residual's where
     /// there is one) into plain slices: what a cascade of separators calls.
     pub fn mask_frame(&mut self, magnitude: &[f32], foreground: &mut [f32], _residual: &mut [f32]) {
-        let masked = if self.period.rolling.settings.period_model {
+        let masked = if let Some(fed) = &self.fed {
+            // The channel is unbounded: the half gets each block a little before this
+            // one, so no more than a few blocks of its frames ever wait here.
+            let frame = fed
+                .recv()
+                .expect("REPET's half models every frame until the stream ends");
+            (self.fed_model, self.fed_period) = (frame.model, frame.period);
+            let masked = self.period.rolling.push(magnitude, foreground);
+            debug_assert_eq!(masked, frame.masked, "the halves are fed the same frames");
+            masked
+        } else if self.period.rolling.settings.period_model {
             self.period.model_frame(magnitude, foreground)
         } else {
             self.period.rolling.push(magnitude, foreground)
@@ -318,7 +401,11 @@ impl RepetSim {
         // repetitions; the similar frames' where parts repeat at other lags, or the lead
         // comes back to a note the period's repetitions also hold. The mean measured
         // better than either alone and than their maximum (README, "Period model").
-        if let Some(period) = self.period.period_model() {
+        let period_model = match self.fed {
+            Some(_) => self.fed_model.as_deref(),
+            None => self.period.period_model(),
+        };
+        if let Some(period) = period_model {
             for (model, period) in self.model.iter_mut().zip(period) {
                 for (m, p) in model.iter_mut().zip(period) {
                     *m = 0.5 * (*m + p);

@@ -58,6 +58,17 @@ pub trait Separator: Send {
     fn take_templates(&mut self) -> Option<Box<Templates>> {
         None
     }
+
+    /// Splits off the part of each frame's work that depends on the input alone, as a
+    /// separator of its own for a caller to run over the same frames on another thread
+    /// (the command line; see [`super::Engine::split_off`]). From then on this one takes
+    /// that part's results from it, frame by frame, and its masks are the same to the
+    /// bit; the masks of the part split off are not meant to be heard. `None` (the
+    /// default) where no part is worth a thread. For a stream whose settings stay as
+    /// they are.
+    fn split_off(&mut self) -> Option<Box<dyn Separator>> {
+        None
+    }
 }
 
 /// The host's musical time, for [`PeriodSource::HostTempo`].

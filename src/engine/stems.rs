@@ -339,6 +339,11 @@ impl Separator for FourStems {
         self.lead.set_tempo(tempo);
     }
 
+    /// REPET-SIM's period model ([`RepetSim`]'s half).
+    fn split_off(&mut self) -> Option<Box<dyn Separator>> {
+        self.lead.split_off()
+    }
+
     fn update(&mut self, settings: &Settings) {
         self.drums.set_settings(drums_stage(settings));
         self.lead.update(settings);
