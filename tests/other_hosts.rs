@@ -148,6 +148,93 @@ fn left(dir: &Path, name: &str) -> Vec<f32> {
     common::read_wav(&dir.join(name)).0.swap_remove(0)
 }
 
+/// Ardour's headless Lua interpreter and its VST3 scanner (Debian's `ardour`, which
+/// `cargo xtask test` installs): `(ardour7-lua, ardour-vst3-scanner)`.
+fn ardour() -> Option<(PathBuf, PathBuf)> {
+    for version in ["8", "7"] {
+        let lua = PathBuf::from(format!("/usr/bin/ardour{version}-lua"));
+        let scanner = PathBuf::from(format!("/usr/lib/ardour{version}/ardour-vst3-scanner"));
+        if lua.is_file() && scanner.is_file() {
+            return Some((lua, scanner));
+        }
+    }
+    let msg = "\n!!!!!!!! Ardour (ardour7-lua) not found — this host test NOT RUN !!!!!!!!\n";
+    if std::env::var_os("UNWEAVE_REQUIRE_HOSTS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+    {
+        panic!("{msg}");
+    }
+    eprintln!("{msg}");
+    None
+}
+
+/// Ardour, a DAW we did not write, reads the VST3 as its users meet it: the outputs
+/// named for their stems, and the latency it compensates the plugin's own, also after
+/// Algorithm changes it. Ardour 7 reads port names once, when it loads the plugin,
+/// and ignores `kIoTitlesChanged`: so each auxiliary port's name there must carry
+/// every stem it may hold ("Foreground / Drums", …).
+#[test]
+fn ardour_reads_the_stem_names_and_follows_the_latency_of_the_vst3() {
+    let Some(bundle) = given("UNWEAVE_VST3_BUNDLE") else {
+        return;
+    };
+    let Some((lua, scanner)) = ardour() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Ardour's caches and settings in the test's own folder, not the user's.
+    let isolated = |c: &mut Command| {
+        c.env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("VST3_PATH", bundle.parent().unwrap());
+    };
+    let mut scan = Command::new(&scanner);
+    isolated(&mut scan);
+    let (ok, text) = run(scan
+        .env("LD_LIBRARY_PATH", scanner.parent().unwrap())
+        .args(["-q", "-f"])
+        .arg(&bundle));
+    assert!(ok, "ardour-vst3-scanner failed:\n{}", tail(&text, 20));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/ardour_session.lua");
+    // Algorithm is a list: Stems is its sixth entry.
+    let mut session = Command::new(&lua);
+    isolated(&mut session);
+    let (ok, text) = run(session
+        .arg(&script)
+        .arg(dir.path().join("session"))
+        .arg("5"));
+    assert!(ok, "the Ardour session failed:\n{}", tail(&text, 40));
+    let fact = |prefix: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("Ardour printed no `{prefix}`:\n{}", tail(&text, 40)))
+            .to_string()
+    };
+    for (port, stem) in [
+        (0, "Mix"),
+        (1, "Mix"),
+        (2, "Drums"),
+        (3, "Drums"),
+        (4, "Bass"),
+        (5, "Bass"),
+        (6, "Other"),
+        (7, "Other"),
+        (8, "Lead"),
+        (9, "Lead"),
+    ] {
+        let name = fact(&format!("port loaded {port} "));
+        eprintln!("Ardour, output port {port}: {name}");
+        assert!(name.contains(stem), "port {port} reads {name:?}: no {stem}");
+    }
+    let latency = |settings| unweave::engine::latency_of(&settings, 44_100.0).to_string();
+    let stems = unweave::engine::Settings {
+        algorithm: unweave::engine::Algorithm::Stems,
+        ..Default::default()
+    };
+    assert_eq!(fact("latency loaded "), latency(Default::default()));
+    assert_eq!(fact("latency stems "), latency(stems));
+}
+
 /// pedalboard (Spotify's JUCE host) as a new user drives it: a fresh instance
 /// separates; an algorithm change after processing has started is heard, though this
 /// host never re-activates a plugin; a `.vstpreset` round trip restores the settings;

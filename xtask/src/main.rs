@@ -85,7 +85,8 @@ fn install() -> Result<()> {
 
 /// Debian packages the tests need beyond Rust: Xvfb and Mesa's software OpenGL to
 /// open the editor headless, X11 client libraries the editor loads at run time, and
-/// the ALSA and JACK headers for the standalone application.
+/// the ALSA and JACK headers for the standalone application; Ardour, a DAW the tests
+/// drive the VST3 through (headless, from its Lua interpreter).
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "libgl1",
@@ -97,6 +98,7 @@ const TEST_PACKAGES: &[&str] = &[
     "libasound2-dev",
     "libjack-jackd2-dev",
     "pkg-config",
+    "ardour",
 ];
 
 fn installed(package: &str) -> bool {
