@@ -386,6 +386,31 @@ fn repet_repet_sim_and_2dft_write_foreground_and_background_with_the_latency_rem
             2,
             "{algorithm}: two stems, nothing else"
         );
+        if algorithm == "repet-sim" {
+            // The command line runs REPET-SIM's period model on a thread of its own,
+            // a few blocks ahead: its stems are still the engine's to the bit.
+            let mut settings = unweave::engine::Settings {
+                algorithm: unweave::engine::Algorithm::RepetSim,
+                ..Default::default()
+            };
+            settings.set_from_str(extra).unwrap();
+            let mut engine = unweave::engine::Engine::new(settings, rate as f32, 1, 512).unwrap();
+            let latency = engine.latency();
+            let out = common::run_fixed(&mut engine, &mix, 512, latency);
+            for (stem, written) in [
+                (unweave::engine::Stem::Foreground, &f),
+                (unweave::engine::Stem::Background, &b),
+            ] {
+                let engine = &out[stem as usize][0][latency..latency + len];
+                assert!(
+                    engine
+                        .iter()
+                        .zip(&written[0])
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{stem:?}: the command line's stem is not the engine's"
+                );
+            }
+        }
     }
 }
 
