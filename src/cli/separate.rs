@@ -366,6 +366,18 @@ fn separate_stream(
         bar.set_position(input_frames);
         true
     };
+    let head_start = if alongside.is_some() { HEAD_START } else { 0 };
+    // Analyses the blocks waiting until `keep` are left; false as `analyse_block`.
+    let mut analyse_behind = |behind: &mut std::collections::VecDeque<_>, keep: usize| {
+        while behind.len() > keep
+            && let Some(input) = behind.pop_front()
+        {
+            if !analyse_block(input) {
+                return false;
+            }
+        }
+        true
+    };
     loop {
         let at_end = match decoded.next() {
             Some(b) => {
@@ -404,21 +416,13 @@ fn separate_stream(
                 let _ = alongside.send(input.clone());
             }
             behind.push_back(input);
-            let head_start = if alongside.is_some() { HEAD_START } else { 0 };
-            while behind.len() > head_start {
-                let Some(input) = behind.pop_front() else {
-                    break;
-                };
-                if !analyse_block(input) {
-                    return Ok(());
-                }
+            if !analyse_behind(&mut behind, head_start) {
+                return Ok(());
             }
         }
         if at_end {
-            while let Some(input) = behind.pop_front() {
-                if !analyse_block(input) {
-                    return Ok(());
-                }
+            if !analyse_behind(&mut behind, 0) {
+                return Ok(());
             }
             // Closed already if the writer stopped on an error; it reports it.
             let _ = analysed.send(None);
