@@ -386,11 +386,12 @@ fn repet_repet_sim_and_2dft_write_foreground_and_background_with_the_latency_rem
             2,
             "{algorithm}: two stems, nothing else"
         );
-        if algorithm == "repet-sim" {
-            // The command line runs REPET-SIM's period model on a thread of its own,
-            // a few blocks ahead: its stems are still the engine's to the bit.
+        if algorithm != "repet" {
+            // The command line runs REPET-SIM's period model, and two of 2DFT's patches
+            // in three, on a thread of its own, a few blocks ahead: its stems are still
+            // the engine's to the bit.
             let mut settings = unweave::engine::Settings {
-                algorithm: unweave::engine::Algorithm::RepetSim,
+                algorithm: unweave::engine::Algorithm::parse(algorithm).unwrap(),
                 ..Default::default()
             };
             settings.set_from_str(extra).unwrap();
@@ -407,7 +408,7 @@ fn repet_repet_sim_and_2dft_write_foreground_and_background_with_the_latency_rem
                         .iter()
                         .zip(&written[0])
                         .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{stem:?}: the command line's stem is not the engine's"
+                    "{algorithm} {stem:?}: the command line's stem is not the engine's"
                 );
             }
         }

@@ -432,7 +432,7 @@ fn separate_stream(
 }
 
 /// Blocks the part split off the engine gets ahead of the engine.
-const HEAD_START: usize = 2;
+const HEAD_START: usize = 12;
 
 /// Turns each analysed block into the stems and sends them on (every stem's
 /// interleaved frames, one stem after the other, in the order of `stems`), the latency

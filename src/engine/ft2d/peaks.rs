@@ -2,6 +2,62 @@
 //! local maximum of a row's magnitudes stands above its neighbourhood's mean, in the
 //! neighbourhood's standard deviations.
 
+use realfft::num_complex::Complex;
+
+/// [`scores`] of a row of the 2-D spectrum, from its values along the rate axis: their
+/// magnitudes go into `padded` with `reach` values of wrap-around on both sides (the
+/// rate axis is circular, and plain slices keep the window loops free of modulo).
+/// Compiled for AVX where the CPU has it: the same operations on wider registers, so
+/// the same scores to the bit.
+pub(super) fn row_scores(
+    row: &[Complex<f32>],
+    reach: usize,
+    padded: &mut [f32],
+    scratch: &mut [f32],
+    scores: &mut [f32],
+    found: &mut [u64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX.
+        unsafe { row_scores_avx(row, reach, padded, scratch, scores, found) };
+        return;
+    }
+    row_scores_portable(row, reach, padded, scratch, scores, found);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn row_scores_avx(
+    row: &[Complex<f32>],
+    reach: usize,
+    padded: &mut [f32],
+    scratch: &mut [f32],
+    scores: &mut [f32],
+    found: &mut [u64],
+) {
+    row_scores_portable(row, reach, padded, scratch, scores, found);
+}
+
+#[inline(always)]
+fn row_scores_portable(
+    row: &[Complex<f32>],
+    reach: usize,
+    padded: &mut [f32],
+    scratch: &mut [f32],
+    scores_out: &mut [f32],
+    found: &mut [u64],
+) {
+    let patch = row.len();
+    let padded = &mut padded[..patch + 2 * reach];
+    for (m, x) in padded[reach..reach + patch].iter_mut().zip(row) {
+        *m = (x.re * x.re + x.im * x.im).sqrt();
+    }
+    padded.copy_within(patch..patch + reach, 0);
+    padded.copy_within(reach..2 * reach, reach + patch);
+    scores(padded, reach, scratch, &mut scores_out[..patch], found);
+}
+
 /// Scratch [`scores`] needs for a row of `patch` positions and a reach of `reach`.
 pub(super) fn scratch_len(patch: usize, reach: usize) -> usize {
     2 * (patch + 2 * reach)
@@ -11,9 +67,19 @@ pub(super) fn scratch_len(patch: usize, reach: usize) -> usize {
 /// position that is the largest of the `2 · reach + 1` around it, `(centre − mean) /
 /// std` of that window, and 0 elsewhere. `padded` is the row with `reach` values of
 /// wrap-around on both sides (the rate axis is circular; plain slices keep the window
-/// loops free of modulo). `reach ≥ 1`; `scratch` is [`scratch_len`] long.
-pub(super) fn scores(padded: &[f32], reach: usize, scratch: &mut [f32], scores: &mut [f32]) {
+/// loops free of modulo). `reach ≥ 1`; `scratch` is [`scratch_len`] long. Bit `p % 64`
+/// of `found[p / 64]` is set where the score is above zero, and clear elsewhere, for the
+/// caller to visit the few peaks without scanning the row.
+#[inline(always)]
+pub(super) fn scores(
+    padded: &[f32],
+    reach: usize,
+    scratch: &mut [f32],
+    scores: &mut [f32],
+    found: &mut [u64],
+) {
     let patch = scores.len();
+    debug_assert!(found.len() >= patch.div_ceil(64));
     debug_assert!(reach >= 1 && padded.len() >= patch + 2 * reach);
     let span = 2 * reach + 1;
     let width = span as f32;
@@ -26,6 +92,7 @@ pub(super) fn scores(padded: &[f32], reach: usize, scratch: &mut [f32], scores: 
     scores.fill(0.0);
     for start in (0..patch).step_by(64) {
         let n = (patch - start).min(64);
+        let mut scored = 0u64;
         let mut peaks = at_least(
             &padded[start + reach..start + reach + n],
             &window_max[start..start + n],
@@ -43,9 +110,12 @@ pub(super) fn scores(padded: &[f32], reach: usize, scratch: &mut [f32], scores: 
             let mean = sum / width;
             let std = (sum_sq / width - mean * mean).max(0.0).sqrt();
             if std > 1e-6 * centre {
-                scores[p] = (centre - mean) / std;
+                let score = (centre - mean) / std;
+                scores[p] = score;
+                scored |= u64::from(score > 0.0) << (p - start);
             }
         }
+        found[start / 64] = scored;
     }
 }
 
@@ -54,6 +124,7 @@ pub(super) fn scores(padded: &[f32], reach: usize, scratch: &mut [f32], scores: 
 /// each pass one vectorised sweep), then the two overlapping powers of two that cover
 /// `span`: `log₂ span` sweeps instead of `span` comparisons per position. `a` and `b`
 /// are `x.len()` long; the result is in one of them.
+#[inline(always)]
 fn sliding_max<'a>(x: &[f32], span: usize, a: &'a mut [f32], b: &'a mut [f32]) -> &'a [f32] {
     let len = x.len();
     debug_assert!(span >= 1 && span <= len && a.len() == len && b.len() == len);
@@ -78,7 +149,7 @@ fn sliding_max<'a>(x: &[f32], span: usize, a: &'a mut [f32], b: &'a mut [f32]) -
 
 /// `out[i] = max(left[i], right[i])`, as one sweep the compiler vectorises (magnitudes
 /// hold no NaN, so the plain comparison is the maximum).
-#[inline]
+#[inline(always)]
 fn larger_of(left: &[f32], right: &[f32], out: &mut [f32]) {
     for ((o, &l), &r) in out.iter_mut().zip(left).zip(right) {
         *o = if r > l { r } else { l };
@@ -86,7 +157,7 @@ fn larger_of(left: &[f32], right: &[f32], out: &mut [f32]) {
 }
 
 /// Bit `k` set where `values[k] ≥ floors[k]`, for the first `values.len() ≤ 64`.
-#[inline]
+#[inline(always)]
 fn at_least(values: &[f32], floors: &[f32]) -> u64 {
     let n = values.len();
     debug_assert!(n <= 64 && floors.len() >= n);
@@ -161,7 +232,16 @@ mod tests {
                 .collect();
             let mut scratch = vec![0.0; scratch_len(patch, reach)];
             let mut got = vec![9.0; patch];
-            scores(&padded, reach, &mut scratch, &mut got);
+            let mut found = vec![!0; patch.div_ceil(64)];
+            scores(&padded, reach, &mut scratch, &mut got, &mut found);
+            for (p, &score) in got.iter().enumerate() {
+                let bit = found[p / 64] >> (p % 64) & 1 == 1;
+                assert_eq!(
+                    bit,
+                    score > 0.0,
+                    "patch {patch} reach {reach}: position {p}"
+                );
+            }
             let expected = plain_scores(&padded, reach, patch);
             let same = got
                 .iter()
@@ -199,7 +279,9 @@ mod tests {
             .collect();
         let mut got = [9.0; 6];
         let mut scratch = vec![0.0; scratch_len(row.len(), reach)];
-        scores(&padded, reach, &mut scratch, &mut got);
+        let mut found = [0];
+        scores(&padded, reach, &mut scratch, &mut got, &mut found);
+        assert_eq!(found, [1 << 2]);
         // Window 1, 1, 5, 1, 1: mean 1.8, std 1.6.
         let expected = (5.0 - 1.8) / 1.6;
         assert!((got[2] - expected).abs() < 1e-5, "{got:?}");
