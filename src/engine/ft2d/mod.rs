@@ -37,12 +37,14 @@ use rustfft::{Fft, FftPlanner};
 
 mod peaks;
 mod repeats;
+mod schedule;
 
-use crate::engine::geometry::{Geometry, frames_of, high_pass_bins};
+use crate::engine::geometry::{Geometry, high_pass_bins};
 use crate::engine::pitched::Pitched;
 use crate::engine::separator::{Entry, Masks, Separator, Stems};
 use crate::engine::settings::{Algorithm, Ft2dSettings, Settings};
 use repeats::Repeats;
+use schedule::{geometry_of, tasks_of_step};
 
 /// 2DFT in the registry. Lookahead: half the patch, plus the hops a transform is
 /// spread over ([`lookahead_of`]).
@@ -63,50 +65,6 @@ pub const ENTRY: Entry = Entry {
 pub const UPDATE_SECONDS: f32 = 0.5;
 /// The longest patch any setting asks for, in seconds.
 pub const MAX_PATCH_SECONDS: f32 = 20.0;
-
-/// What analysing a row of the patch (gathering it, its transform along time, the peak
-/// filter) costs against resynthesising one (the weights and the inverse transform):
-/// about 3 to 1 in `perf` at the defaults (57 % and 18 % of 2DFT's time).
-const ANALYSIS_COST: usize = 3;
-
-/// The tasks `Ft2d::step` does at `step` of `every`: rows `0..rows` analysed, then
-/// `rows..2 · rows` resynthesised, cut where the work (`ANALYSIS_COST` per analysis, 1
-/// per resynthesis) crosses a multiple of `1 / every` of the whole.
-fn tasks_of_step(step: usize, rows: usize, every: usize) -> std::ops::Range<usize> {
-    let work = (ANALYSIS_COST + 1) * rows;
-    // The first task whose work starts at or after `x`.
-    let first_task = |x: usize| {
-        if x <= ANALYSIS_COST * rows {
-            x.div_ceil(ANALYSIS_COST)
-        } else {
-            rows + x - ANALYSIS_COST * rows
-        }
-    };
-    first_task((step * work).div_ceil(every))..first_task(((step + 1) * work).div_ceil(every))
-}
-
-/// The smallest length of at least `n` whose only prime factors are 2, 3, 5 and 7
-/// (rustfft has butterflies for each): the FFT along the patch is fast for it.
-fn fast_length(n: usize) -> usize {
-    (n.max(1)..)
-        .find(|&m| {
-            let mut m = m;
-            for p in [2, 3, 5, 7] {
-                while m % p == 0 {
-                    m /= p;
-                }
-            }
-            m == 1
-        })
-        .expect("7-smooth numbers are unbounded")
-}
-
-/// Frames in the patch (a fast FFT length) and hops between patch transforms.
-fn geometry_of(settings: &Ft2dSettings, sample_rate: f32, hop: usize) -> (usize, usize) {
-    let every = frames_of(UPDATE_SECONDS, sample_rate, hop).max(1);
-    let frames = frames_of(settings.patch_s.min(MAX_PATCH_SECONDS), sample_rate, hop);
-    (fast_length(frames.max(2 * every)), every)
-}
 
 /// The lookahead, in hops, of a 2DFT separator with `settings`: `patch / 2 + every`.
 pub fn lookahead_of(settings: &Ft2dSettings, sample_rate: f32, hop: usize) -> usize {
@@ -355,8 +313,8 @@ impl Ft2d {
     /// One step of the patch's transform: a share of the rows, so that `every` steps
     /// do them all: first each row's rate transform and peak weights, then (once the
     /// strongest weight is known) each row's inverse. The shares are of work, not of
-    /// rows: analysing a row costs [`ANALYSIS_COST`] inverses, and equal counts of rows
-    /// made the analysing hops the slowest `process` calls of the plugin.
+    /// rows: analysing a row costs [`schedule::ANALYSIS_COST`] inverses, and equal
+    /// counts of rows made the analysing hops the slowest `process` calls of the plugin.
     fn step(&mut self, step: usize) {
         let rows = self.rows;
         for task in tasks_of_step(step, rows, self.every) {
@@ -676,37 +634,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_steps_do_every_task_once_with_even_work() {
-        for (rows, every) in [(513, 43), (129, 43), (2049, 11), (5, 43), (3, 2)] {
-            let mut next = 0;
-            let mut most = 0;
-            for step in 0..every {
-                let tasks = tasks_of_step(step, rows, every);
-                assert_eq!(tasks.start, next, "rows {rows}, every {every}, step {step}");
-                next = tasks.end;
-                let work: usize = tasks
-                    .map(|t| if t < rows { ANALYSIS_COST } else { 1 })
-                    .sum();
-                most = most.max(work);
-            }
-            assert_eq!(next, 2 * rows);
-            let even = ((ANALYSIS_COST + 1) * rows).div_ceil(every);
-            assert!(most <= even + ANALYSIS_COST, "{most} against {even}");
-        }
-    }
-
-    #[test]
-    fn patches_round_up_to_fast_lengths() {
-        assert_eq!(fast_length(861), 864);
-        assert_eq!(fast_length(1034), 1050);
-        assert_eq!(fast_length(1), 1);
-        for n in 1..5000 {
-            let m = fast_length(n);
-            assert!(m >= n && m as f64 <= n as f64 * 1.07 + 2.0, "{n} → {m}");
-        }
-    }
-
-    #[test]
     fn the_lookahead_is_half_the_patch_plus_one_update() {
         let settings = Ft2dSettings::default();
         let ft2d = Ft2d::new(settings, 44_100.0, 2048);
@@ -715,64 +642,5 @@ mod tests {
         assert_eq!(patch, 864, "10 s of hops, rounded up to a fast length");
         assert_eq!(ft2d.lookahead(), patch / 2 + every);
         assert_eq!(lookahead_of(&settings, 44_100.0, 512), ft2d.lookahead());
-    }
-
-    /// Frames of a pattern `period` frames long, with a little noise: random band
-    /// levels, so that no lag but multiples of the period looks alike.
-    fn pattern_frames(period: usize, count: usize, bins: usize) -> Vec<Vec<f32>> {
-        let mut random = crate::engine::nmf::XorShift::new(7);
-        let cycle: Vec<Vec<f32>> = (0..period)
-            .map(|_| (0..bins).map(|_| random.uniform()).collect())
-            .collect();
-        (0..count)
-            .map(|t| {
-                cycle[t % period]
-                    .iter()
-                    .map(|&x| x + 0.05 * random.uniform())
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn hear(repeats: &mut Repeats, frames: Vec<Vec<f32>>) {
-        for frame in frames {
-            repeats.push(&frame, true);
-        }
-    }
-
-    #[test]
-    fn repeats_finds_the_lag_the_run_repeats_over() {
-        let bins = 1025;
-        let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
-        hear(&mut repeats, pattern_frames(37, 300, bins));
-        assert_eq!(repeats.best_lag(20..60), Some(37));
-        assert_eq!(
-            repeats.best_lag(60..100),
-            Some(74),
-            "a multiple counts alike"
-        );
-        assert_eq!(repeats.best_lag(400..500), None, "longer than the run");
-    }
-
-    #[test]
-    fn repeats_keeps_its_cost_at_small_hops_with_a_coarser_grid() {
-        // FFT 512 at 176.4 kHz: 0.73 ms hops, fourteen summed to a 10 ms grid step.
-        let bins = 257;
-        let mut repeats = Repeats::new(bins, 176_400.0, 512, 4000);
-        assert_eq!(repeats.stride, 14);
-        assert_eq!(repeats.lags(), 4000usize.div_ceil(14) + 1);
-        hear(&mut repeats, pattern_frames(14 * 37, 14 * 300, bins));
-        assert_eq!(repeats.best_lag(14 * 20..14 * 60), Some(14 * 37));
-    }
-
-    #[test]
-    fn repeats_forgets_a_run_at_silence() {
-        let bins = 1025;
-        let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
-        hear(&mut repeats, pattern_frames(37, 300, bins));
-        repeats.push(&vec![0.0; bins], false);
-        assert_eq!(repeats.best_lag(20..60), None);
-        hear(&mut repeats, pattern_frames(23, 100, bins));
-        assert_eq!(repeats.best_lag(15..40), Some(23));
     }
 }

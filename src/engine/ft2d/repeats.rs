@@ -145,3 +145,67 @@ impl Repeats {
         self.run = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of a pattern `period` frames long, with a little noise: random band
+    /// levels, so that no lag but multiples of the period looks alike.
+    fn pattern_frames(period: usize, count: usize, bins: usize) -> Vec<Vec<f32>> {
+        let mut random = crate::engine::nmf::XorShift::new(7);
+        let cycle: Vec<Vec<f32>> = (0..period)
+            .map(|_| (0..bins).map(|_| random.uniform()).collect())
+            .collect();
+        (0..count)
+            .map(|t| {
+                cycle[t % period]
+                    .iter()
+                    .map(|&x| x + 0.05 * random.uniform())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn hear(repeats: &mut Repeats, frames: Vec<Vec<f32>>) {
+        for frame in frames {
+            repeats.push(&frame, true);
+        }
+    }
+
+    #[test]
+    fn repeats_finds_the_lag_the_run_repeats_over() {
+        let bins = 1025;
+        let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
+        hear(&mut repeats, pattern_frames(37, 300, bins));
+        assert_eq!(repeats.best_lag(20..60), Some(37));
+        assert_eq!(
+            repeats.best_lag(60..100),
+            Some(74),
+            "a multiple counts alike"
+        );
+        assert_eq!(repeats.best_lag(400..500), None, "longer than the run");
+    }
+
+    #[test]
+    fn repeats_keeps_its_cost_at_small_hops_with_a_coarser_grid() {
+        // FFT 512 at 176.4 kHz: 0.73 ms hops, fourteen summed to a 10 ms grid step.
+        let bins = 257;
+        let mut repeats = Repeats::new(bins, 176_400.0, 512, 4000);
+        assert_eq!(repeats.stride, 14);
+        assert_eq!(repeats.lags(), 4000usize.div_ceil(14) + 1);
+        hear(&mut repeats, pattern_frames(14 * 37, 14 * 300, bins));
+        assert_eq!(repeats.best_lag(14 * 20..14 * 60), Some(14 * 37));
+    }
+
+    #[test]
+    fn repeats_forgets_a_run_at_silence() {
+        let bins = 1025;
+        let mut repeats = Repeats::new(bins, 44_100.0, 2048, 400);
+        hear(&mut repeats, pattern_frames(37, 300, bins));
+        repeats.push(&vec![0.0; bins], false);
+        assert_eq!(repeats.best_lag(20..60), None);
+        hear(&mut repeats, pattern_frames(23, 100, bins));
+        assert_eq!(repeats.best_lag(15..40), Some(23));
+    }
+}
