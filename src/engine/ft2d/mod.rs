@@ -393,7 +393,7 @@ impl Ft2d {
         // Up- and down-sweeping patterns at one rate count alike: rate `p` weighs the
         // larger of its score and its mirror's, `patch − p`'s (rate 0 is its own). So
         // the rates that count are the peaks and their mirrors, each kept once.
-        let start = if r == 0 { 0 } else { self.row_ends[r - 1] };
+        let start = row_start(&self.row_ends, r);
         let row_peaks = &mut self.peaks[start..start + patch];
         let mirror = |p: usize| if p == 0 { 0 } else { patch - p };
         let is_peak = |p: usize| found[p / 64] >> (p % 64) & 1 == 1;
@@ -484,8 +484,7 @@ impl Ft2d {
         let threshold = self.settings.threshold;
         let row = &mut self.line[..patch];
         row.fill(Complex::default());
-        let start = if r == 0 { 0 } else { self.row_ends[r - 1] };
-        for peak in &self.peaks[start..self.row_ends[r]] {
+        for peak in &self.peaks[row_start(&self.row_ends, r)..self.row_ends[r]] {
             let w = peak.weight * scale;
             if w >= threshold {
                 row[peak.rate as usize] = peak.value * w;
@@ -605,6 +604,11 @@ impl Ft2d {
             }
         }
     }
+}
+
+/// Where row `r`'s peaks start in `Ft2d::peaks`: where the row before's end.
+fn row_start(row_ends: &[usize], r: usize) -> usize {
+    r.checked_sub(1).map_or(0, |before| row_ends[before])
 }
 
 /// A rate of a row of the 2-D spectrum whose peak weight is above zero.

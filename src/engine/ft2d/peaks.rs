@@ -9,38 +9,8 @@ use realfft::num_complex::Complex;
 /// rate axis is circular, and plain slices keep the window loops free of modulo).
 /// Compiled for AVX where the CPU has it: the same operations on wider registers, so
 /// the same scores to the bit.
+#[multiversion::multiversion(targets("x86_64+avx"))]
 pub(super) fn row_scores(
-    row: &[Complex<f32>],
-    reach: usize,
-    padded: &mut [f32],
-    scratch: &mut [f32],
-    scores: &mut [f32],
-    found: &mut [u64],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX.
-        unsafe { row_scores_avx(row, reach, padded, scratch, scores, found) };
-        return;
-    }
-    row_scores_portable(row, reach, padded, scratch, scores, found);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn row_scores_avx(
-    row: &[Complex<f32>],
-    reach: usize,
-    padded: &mut [f32],
-    scratch: &mut [f32],
-    scores: &mut [f32],
-    found: &mut [u64],
-) {
-    row_scores_portable(row, reach, padded, scratch, scores, found);
-}
-
-#[inline(always)]
-fn row_scores_portable(
     row: &[Complex<f32>],
     reach: usize,
     padded: &mut [f32],
